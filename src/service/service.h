@@ -1,0 +1,217 @@
+// The rules of repotokens: who may do what, how tokens are issued, named, limited and expired, how lists
+// are paged. Knows nothing of HTTP or SQL: the server turns requests into these calls and Results into
+// responses; the store persists. Every call is blocking (it may touch the store) and thread-safe: the
+// server runs it on its blocking pool, never on the event loop.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/cursor.h"
+#include "core/model.h"
+#include "core/result.h"
+#include "core/secret.h"
+#include "core/time.h"
+#include "ratelimit/limiter.h"
+#include "store/store.h"
+
+namespace rt {
+
+// Credentials as the request carried them (any header spelling already folded by the server).
+struct Credentials {
+  std::optional<std::string> api_token;      // header api-token (or api_token)
+  std::optional<std::string> project_token;  // header project-token (or project_token)
+  std::string client_address;                // peer IP address, for per-address limits
+};
+
+// Who is calling, once authenticated.
+struct Principal {
+  enum class Kind { user, repository_token };
+  Kind kind = Kind::user;
+  User user;                        // kind == user
+  Id account_token_id = 0;          // kind == user
+  RepositoryToken repository_token; // kind == repository_token
+  // "user:<name>" or "repository-token:<id>": for logs and the audit log; never a secret.
+  std::string describe() const;
+};
+
+// The outcome of admitting a request: who it is (when authentication succeeded) and the rate-limit state
+// that the server reports in headers on every response.
+struct Admission {
+  std::optional<Principal> principal;
+  std::optional<Error> error;            // unauthorized, expired, or throttled; set when principal is not
+  const RateLimitRule* rule = nullptr;   // the rule that applied, null when limits are off
+  RateLimitDecision decision;
+};
+
+// ?cursor=&limit= as received; validated by make_page_request.
+struct PageRequest {
+  std::optional<std::string> cursor;
+  int limit = 100;
+};
+// `limit` must be an integer 1..1000 (default 100); anything else is `invalid` with a message that says so.
+Result<PageRequest> make_page_request(std::optional<std::string> cursor, std::optional<std::string> limit);
+
+template <class T>
+struct ListPage {
+  std::vector<T> items;
+  std::int64_t total = 0;
+  int limit = 100;
+  std::optional<std::string> cursor;  // absent on the last page
+};
+
+// Path parameters, as percent-decoded by the server. The provider is validated here (400 naming the codes).
+struct OrgRef {
+  std::string provider;
+  std::string org;
+};
+struct RepoRef {
+  OrgRef org;
+  std::string repo;
+};
+
+struct IssuedAccountToken {
+  AccountToken token;
+  std::string secret;  // shown once, in the create response; never stored, logged or listed
+};
+struct IssuedRepositoryToken {
+  RepositoryToken token;
+  std::string secret;
+};
+
+struct AddOrganizationRequest {
+  std::string provider;
+  std::string name;
+  std::optional<std::string> remote_identifier;
+  std::optional<std::string> type;  // "Organization" | "Account"
+};
+
+struct AddRepositoryRequest {
+  std::string provider;
+  std::string full_path;  // "org/name"
+  std::optional<std::string> visibility;
+  std::vector<std::string> languages;
+};
+
+struct RepositoryListRequest {
+  std::string search;
+  std::string filter;     // "" | a visibility name ("Public", "Private", "LoginPublic")
+  std::string languages;  // comma-separated; a repository matches when it has any of them
+};
+
+struct CreateRepositoryTokenRequest {
+  std::optional<std::string> name;  // generated when absent
+  std::optional<std::string> expires_at;  // RFC 3339; policy default when absent
+};
+
+struct NewUserRequest {
+  std::string name;
+  std::optional<std::string> email;
+  bool is_admin = false;
+};
+
+struct ServiceOptions {
+  RateLimitRule per_token{"per-token", 100, 1000};
+  RateLimitRule per_address{"per-address", 20, 100};
+  int last_use_flush_ms = 1000;  // how often batched lastUsedAt updates are written
+};
+
+class Service {
+ public:
+  Service(Store& store, const SecretHasher& hasher, const Clock& clock, RandomSource& random, Limiter& limiter,
+          ServiceOptions options);
+  ~Service();  // flushes pending lastUsedAt updates
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Authenticates the credentials and counts the request against the right rate limit: the principal's
+  // bucket on success, the client address's bucket when no credential was given or it was refused (which
+  // also slows token guessing). A refused credential yields `unauthorized` (unknown, revoked, malformed)
+  // or `expired`; an exhausted bucket yields `throttled`.
+  Admission admit(const Credentials& credentials);
+
+  // --- the caller's own account ---------------------------------------------------------------------
+  Result<User> get_user(const Principal& p);
+  Result<ListPage<AccountToken>> list_user_tokens(const Principal& p, const PageRequest& page);
+  Result<IssuedAccountToken> create_user_token(const Principal& p, std::optional<std::string> expires_at);
+  Status delete_user_token(const Principal& p, Id token_id);
+  // provider nullopt: all providers.
+  Result<ListPage<OrganizationMembership>> list_user_organizations(const Principal& p,
+                                                                   std::optional<std::string> provider,
+                                                                   const PageRequest& page);
+
+  // --- organizations ----------------------------------------------------------------------------------
+  Result<OrganizationMembership> get_organization(const Principal& p, const OrgRef& org);
+  Result<Organization> add_organization(const Principal& p, const AddOrganizationRequest& req);
+  Result<ListPage<Member>> list_people(const Principal& p, const OrgRef& org, const std::string& search,
+                                       const PageRequest& page);
+  Status set_member_role(const Principal& p, const OrgRef& org, Id user_id, const std::string& role);
+  Status remove_member(const Principal& p, const OrgRef& org, Id user_id);
+  Result<TokenPolicy> get_token_policy(const Principal& p, const OrgRef& org);
+  // Each lifetime 1..365 days, default <= max.
+  Result<TokenPolicy> set_token_policy(const Principal& p, const OrgRef& org, const TokenPolicy& policy);
+  // from/to: RFC 3339, optional.
+  Result<ListPage<AuditEvent>> list_audit(const Principal& p, const OrgRef& org, std::optional<std::string> from,
+                                          std::optional<std::string> to, const PageRequest& page);
+
+  // --- repositories ------------------------------------------------------------------------------------
+  Result<ListPage<RepositoryView>> list_repositories(const Principal& p, const OrgRef& org,
+                                                     const RepositoryListRequest& req, const PageRequest& page);
+  // Also allowed for a project token of that very repository.
+  Result<RepositoryView> get_repository(const Principal& p, const RepoRef& repo);
+  Result<Repository> add_repository(const Principal& p, const AddRepositoryRequest& req);
+  Status delete_repository(const Principal& p, const RepoRef& repo);
+  Status set_repository_permission(const Principal& p, const RepoRef& repo, Id user_id,
+                                   const std::string& permission);
+
+  // --- repository tokens (repository admin) ----------------------------------------------------------
+  Result<ListPage<RepositoryToken>> list_repository_tokens(const Principal& p, const RepoRef& repo,
+                                                           const PageRequest& page);
+  Result<IssuedRepositoryToken> create_repository_token(const Principal& p, const RepoRef& repo,
+                                                        const CreateRepositoryTokenRequest& req);
+  Status delete_repository_token(const Principal& p, const RepoRef& repo, Id token_id);
+  Status delete_repository_tokens(const Principal& p, const RepoRef& repo, const std::vector<Id>& ids);
+
+  // --- instance administration (repotokens extensions) -----------------------------------------------
+  Result<User> create_user(const Principal& p, const NewUserRequest& req);
+  Result<IssuedAccountToken> issue_user_token(const Principal& p, Id user_id, std::optional<std::string> expires_at);
+  // Offline bootstrap (repotokensd admin create-user): no caller to check.
+  Result<IssuedAccountToken> bootstrap_user(const NewUserRequest& req);
+
+  // Writes pending lastUsedAt updates now (also done every last_use_flush_ms by a background thread).
+  void flush_last_use();
+
+ private:
+  struct Access;  // a resolved organization/repository and the caller's rights on it
+  Result<Organization> find_org(const OrgRef& ref);
+  Result<Access> org_access(const Principal& p, const OrgRef& ref);
+  Result<Access> repo_access(const Principal& p, const RepoRef& ref);
+  Result<Principal> authenticate(const Credentials& c);
+  AuditEvent audit(const Principal& p, std::optional<Id> org_id, std::string action, std::string target,
+                   std::string details = {});
+  void note_use(TokenKind kind, Id token_id);
+  void flusher_loop();
+
+  Store& store_;
+  const SecretHasher& hasher_;
+  const Clock& clock_;
+  RandomSource& random_;
+  Limiter& limiter_;
+  ServiceOptions options_;
+  CursorCodec cursors_;
+
+  std::mutex use_mu_;
+  std::map<std::pair<int, Id>, UnixTime> pending_use_;
+  std::condition_variable flusher_cv_;
+  bool stopping_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace rt

@@ -1,0 +1,190 @@
+// The Store interface: the only door to persistent state. Implementations (sqlite/, postgres/) keep all
+// SQL and dialect details to themselves and pass one shared test suite (tests/unit/store_*_test.cc).
+//
+// Every method is synchronous and thread-safe; the server calls them from its blocking pool, never from
+// the event loop. Failures are values: `not_found`, `conflict` (a uniqueness rule or limit), `invalid`,
+// `unavailable` (the database cannot be reached; retry later), `internal`.
+//
+// Mutations that an organization's audit log must show take the AuditEvent to append, and write it in
+// the same transaction as the change, so the log never claims what did not happen nor misses what did.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/result.h"
+#include "core/secret.h"
+
+namespace rt {
+
+// One page of a keyset listing. `more` says whether rows follow the last one returned.
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::int64_t total = 0;  // rows matching the query, all pages together
+  bool more = false;
+};
+
+struct NewUser {
+  std::string name;
+  std::optional<std::string> email;
+  bool is_admin = false;
+  UnixTime created_at = 0;
+};
+
+// An account token and the user it belongs to: what authentication needs in one lookup.
+struct AccountTokenOwner {
+  AccountToken token;
+  User user;
+};
+
+struct NewOrganization {
+  Provider provider = Provider::gh;
+  std::string name;
+  std::string remote_identifier;
+  OrgType type = OrgType::Organization;
+  UnixTime created_at = 0;
+  TokenPolicy policy;
+};
+
+struct OrganizationMembership {
+  Organization organization;
+  std::optional<OrgRole> role;  // nullopt when the caller sees it only as instance admin
+};
+
+struct NewRepository {
+  Id org_id = 0;
+  std::string name;
+  Visibility visibility = Visibility::Private;
+  std::string remote_identifier;
+  std::vector<std::string> languages;
+  UnixTime created_at = 0;
+};
+
+// Which repositories of an organization a listing returns, in ascending name order.
+struct RepositoryQuery {
+  Id org_id = 0;
+  // nullopt: every repository (instance or organization admin). Otherwise the repositories this member
+  // may see: those granted to the user explicitly, plus those that are not Private.
+  std::optional<Id> viewer;
+  std::string search;                      // case-insensitive substring of the name; empty = all
+  std::optional<Visibility> visibility;    // the `filter` parameter, when it names a visibility
+  std::optional<std::string> after_name;   // keyset position: the last name of the previous page
+  int limit = 100;
+};
+
+struct RepositoryView {
+  Repository repository;
+  std::optional<Permission> permission;  // the viewer's explicit grant, if any
+};
+
+struct NewRepositoryToken {
+  Id repository_id = 0;
+  std::string name;
+  SecretHash hash{};
+  UnixTime created_at = 0;
+  UnixTime expires_at = 0;
+};
+
+struct LastUse {
+  TokenKind kind = TokenKind::repository;
+  Id token_id = 0;
+  UnixTime at = 0;
+};
+
+struct AuditQuery {
+  Id org_id = 0;
+  std::optional<UnixTime> from;       // inclusive
+  std::optional<UnixTime> to;         // inclusive
+  std::optional<Id> before_id;        // keyset position, newest first
+  int limit = 100;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- users and account tokens ---------------------------------------------------------------
+  // conflict when the name is taken (names are unique, compared exactly).
+  virtual Result<User> create_user(const NewUser& user) = 0;
+  virtual Result<User> get_user(Id user_id) = 0;
+  virtual Result<AccountToken> create_account_token(Id user_id, const SecretHash& hash, UnixTime created_at,
+                                                    std::optional<UnixTime> expires_at) = 0;
+  // not_found when no token has this hash.
+  virtual Result<AccountTokenOwner> find_account_token(const SecretHash& hash) = 0;
+  // Newest first (descending id), ids below `before_id` when given.
+  virtual Result<Page<AccountToken>> list_account_tokens(Id user_id, std::optional<Id> before_id, int limit) = 0;
+  // not_found unless the token exists and belongs to the user.
+  virtual Status delete_account_token(Id user_id, Id token_id) = 0;
+
+  // --- organizations and members ----------------------------------------------------------------
+  // Creates the organization and makes `creator` its admin, atomically. conflict when provider+name exists.
+  virtual Result<Organization> create_organization(const NewOrganization& org, Id creator,
+                                                   const AuditEvent& audit) = 0;
+  virtual Result<Organization> get_organization(Provider provider, const std::string& name) = 0;
+  virtual Result<Organization> get_organization_by_id(Id org_id) = 0;
+  // The organizations `user_id` belongs to (all of them when `all` is set, for instance admins), ascending
+  // id, ids above `after_id`; optionally of one provider.
+  virtual Result<Page<OrganizationMembership>> list_organizations(Id user_id, bool all,
+                                                                  std::optional<Provider> provider,
+                                                                  std::optional<Id> after_id, int limit) = 0;
+  virtual Status set_token_policy(Id org_id, const TokenPolicy& policy, const AuditEvent& audit) = 0;
+
+  virtual Result<std::optional<OrgRole>> get_role(Id org_id, Id user_id) = 0;
+  // Adds the member or changes the role. not_found when the user does not exist.
+  virtual Status set_member(Id org_id, Id user_id, OrgRole role, const AuditEvent& audit) = 0;
+  // Removes the member and every repository permission they had in the organization.
+  virtual Status remove_member(Id org_id, Id user_id, const AuditEvent& audit) = 0;
+  // Ascending user id; `search` is a case-insensitive substring of name or email.
+  virtual Result<Page<Member>> list_members(Id org_id, const std::string& search, std::optional<Id> after_user_id,
+                                            int limit) = 0;
+
+  // --- repositories -------------------------------------------------------------------------------
+  // conflict when the organization already has a repository with that name.
+  virtual Result<Repository> create_repository(const NewRepository& repo, const AuditEvent& audit) = 0;
+  virtual Result<Repository> get_repository(Id org_id, const std::string& name) = 0;
+  virtual Result<Repository> get_repository_by_id(Id repository_id) = 0;
+  virtual Result<Page<RepositoryView>> list_repositories(const RepositoryQuery& query) = 0;
+  // Deletes the repository with its tokens and permissions.
+  virtual Status delete_repository(Id repository_id, const AuditEvent& audit) = 0;
+  virtual Result<std::optional<Permission>> get_permission(Id repository_id, Id user_id) = 0;
+  // Grants (or changes) a permission. not_found when the user does not exist.
+  virtual Status set_permission(Id repository_id, Id user_id, Permission permission, const AuditEvent& audit) = 0;
+
+  // --- repository tokens ----------------------------------------------------------------------------
+  // Atomically: conflict when the repository already has `max_live` live tokens (expires_at > now), or a
+  // live token with the same name; the message says which rule. Otherwise inserts and returns the token.
+  virtual Result<RepositoryToken> create_repository_token(const NewRepositoryToken& token, UnixTime now,
+                                                          int max_live, const AuditEvent& audit) = 0;
+  virtual Result<RepositoryToken> find_repository_token(const SecretHash& hash) = 0;
+  // Newest first (descending id), live and expired alike.
+  virtual Result<Page<RepositoryToken>> list_repository_tokens(Id repository_id, std::optional<Id> before_id,
+                                                               int limit) = 0;
+  // Deletes those of `ids` that belong to the repository; returns how many were deleted.
+  virtual Result<int> delete_repository_tokens(Id repository_id, std::span<const Id> ids,
+                                               const AuditEvent& audit) = 0;
+
+  // Records when tokens were last used. Called in batches by the service, not once per request.
+  virtual Status record_last_use(std::span<const LastUse> uses) = 0;
+
+  // --- audit -------------------------------------------------------------------------------------------
+  virtual Status append_audit(const AuditEvent& event) = 0;
+  virtual Result<Page<AuditEvent>> list_audit(const AuditQuery& query) = 0;
+};
+
+struct StoreOptions {
+  int read_connections = 8;        // SQLite: concurrent readers; PostgreSQL: pool size
+  bool group_commit = true;        // SQLite: batch concurrent writes into one transaction
+  bool create_if_missing = true;   // SQLite: create the file (and schema) on first open
+};
+
+// Opens "sqlite:PATH" (or a plain path ending in .db) or "postgresql://...", applying migrations for
+// SQLite. `invalid` for an unknown scheme (the message lists the valid ones); `unavailable` when the
+// database cannot be opened.
+Result<std::unique_ptr<Store>> open_store(const std::string& url, const StoreOptions& options = {});
+
+}  // namespace rt

@@ -1,0 +1,1 @@
+// Keeps rt_testsupport non-empty while the support files are being written.
