@@ -1,1 +1,0 @@
-// Keeps rt_testsupport non-empty while the support files are being written.

@@ -1,0 +1,78 @@
+// Test harness: starts a real repotokensd on a loopback port chosen at run time, in its own temporary
+// folder, and stops it (SIGTERM, then SIGKILL after a grace period) when the object goes away.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rt::test {
+
+// A fresh temporary folder, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct ServerOptions {
+  std::string db_url;                 // empty: sqlite:<dir>/repotokens.db
+  std::vector<std::string> extra_args;  // appended to `repotokensd serve ...`
+  std::vector<std::string> env;       // "NAME=value" added to the environment
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a program to completion with the given arguments and optional standard input, capturing output.
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = {},
+                          const std::vector<std::string>& env = {}, int timeout_seconds = 120);
+
+class ServerProcess {
+ public:
+  // Starts `repotokensd serve --db URL --listen 127.0.0.1:0 --port-file F [extra]` and waits until the port
+  // file appears and /api/v3/health answers. Fails the test (ADD_FAILURE + throws) when it does not start.
+  explicit ServerProcess(ServerOptions options = {});
+  ~ServerProcess();  // stop()
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  int port() const { return port_; }
+  std::string base_url() const;  // "http://127.0.0.1:PORT"
+  const std::string& db_url() const { return db_url_; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  pid_t pid() const { return pid_; }
+
+  // `repotokensd admin create-user --db URL --name NAME [--instance-admin]`; returns the printed token.
+  std::string create_user_offline(const std::string& name, bool instance_admin);
+
+  // SIGTERM and wait; returns the exit status (0 on a clean drain).
+  int stop();
+  void kill9();
+  // Starts again on the same database (and the same port when it is free, else a new one).
+  void restart();
+  std::string log() const;  // what the server wrote to stderr so far
+
+ private:
+  void start();
+  ServerOptions options_;
+  TempDir dir_;
+  std::string db_url_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int generation_ = 0;
+};
+
+}  // namespace rt::test
