@@ -67,6 +67,7 @@ class ServerProcess {
 
  private:
   void start();
+  std::string try_start(int listen_port);  // "" on success, else why it failed
   ServerOptions options_;
   TempDir dir_;
   std::string db_url_;
