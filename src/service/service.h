@@ -188,8 +188,9 @@ class Service {
   // Writes pending lastUsedAt updates now (also done every last_use_flush_ms by a background thread).
   void flush_last_use();
 
+ struct Access;  // a resolved organization/repository and the caller's rights on it (service/internal.h)
+
  private:
-  struct Access;  // a resolved organization/repository and the caller's rights on it
   Result<Organization> find_org(const OrgRef& ref);
   Result<Access> org_access(const Principal& p, const OrgRef& ref);
   Result<Access> repo_access(const Principal& p, const RepoRef& ref);
@@ -197,6 +198,8 @@ class Service {
   AuditEvent audit(const Principal& p, std::optional<Id> org_id, std::string action, std::string target,
                    std::string details = {});
   void note_use(TokenKind kind, Id token_id);
+  Result<User> create_user_unchecked(const NewUserRequest& req);
+  Result<IssuedAccountToken> issue_user_token_unchecked(Id user_id, const std::optional<std::string>& expires_at);
   void flusher_loop();
 
   Store& store_;

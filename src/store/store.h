@@ -73,6 +73,7 @@ struct RepositoryQuery {
   std::optional<Id> viewer;
   std::string search;                      // case-insensitive substring of the name; empty = all
   std::optional<Visibility> visibility;    // the `filter` parameter, when it names a visibility
+  std::vector<std::string> languages;      // any of them (case-insensitive); empty = all
   std::optional<std::string> after_name;   // keyset position: the last name of the previous page
   int limit = 100;
 };

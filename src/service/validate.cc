@@ -1,0 +1,73 @@
+// Input rules shared by the service's operations.
+#include "service/validate.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace rt {
+namespace {
+
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+}  // namespace
+
+Status check_entity_name(std::string_view what, std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 100 && name != "." && name != "..";
+  for (char c : name) ok = ok && (is_alnum(c) || c == '.' || c == '_' || c == '-');
+  if (ok) return ok_status();
+  return make_error(ErrorKind::invalid,
+                    fmt::format("invalid {} name: use 1 to 100 letters, digits, '.', '_' or '-' (not '.' or '..')",
+                                what));
+}
+
+Status check_token_name(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= kMaxTokenNameLength;
+  for (char c : name) ok = ok && (is_alnum(c) || c == '-');
+  if (ok) return ok_status();
+  return make_error(ErrorKind::invalid,
+                    fmt::format("invalid token name: use 1 to {} letters, digits or dashes (got {} characters)",
+                                kMaxTokenNameLength, name.size()));
+}
+
+Status check_user_name(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 100;
+  for (unsigned char c : name) ok = ok && c >= 0x20 && c != 0x7f;
+  if (ok) return ok_status();
+  return make_error(ErrorKind::invalid, "invalid user name: use 1 to 100 characters, no control characters");
+}
+
+Status check_email(std::string_view email) {
+  bool ok = email.size() >= 3 && email.size() <= 254 && email.find('@') != std::string_view::npos;
+  for (unsigned char c : email) ok = ok && c > 0x20 && c != 0x7f;
+  if (ok) return ok_status();
+  return make_error(ErrorKind::invalid, "invalid email: expected an address such as ada@example.com");
+}
+
+Result<Provider> check_provider(std::string_view code) {
+  if (auto p = parse_provider(code)) return *p;
+  return make_error(ErrorKind::invalid,
+                    fmt::format("unknown provider '{}': use one of {}", code.substr(0, 20), kValidProviders));
+}
+
+Result<std::optional<UnixTime>> check_future_time(std::string_view field, const std::optional<std::string>& text,
+                                                  UnixTime now) {
+  if (!text) return std::optional<UnixTime>();
+  auto t = parse_rfc3339(*text);
+  if (!t)
+    return make_error(ErrorKind::invalid,
+                      fmt::format("{} must be an RFC 3339 time such as 2027-01-31T12:00:00Z", field));
+  if (*t <= now)
+    return make_error(ErrorKind::invalid, fmt::format("{} must be in the future (it is now {})", field,
+                                                      format_rfc3339(now)));
+  return std::optional<UnixTime>(*t);
+}
+
+std::optional<Id> parse_id(std::string_view text) {
+  Id id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id < 0) return std::nullopt;
+  return id;
+}
+
+}  // namespace rt
