@@ -1,0 +1,37 @@
+// open_store: picks the Store implementation from the database URL ("sqlite:PATH", a bare "*.db" path,
+// or "postgresql://..."), so the rest of the server never names a backend.
+#include <string_view>
+
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+
+namespace rt {
+namespace {
+
+constexpr std::string_view kValidForms =
+    "expected sqlite:PATH, a path ending in .db, or postgresql://USER@HOST/DB";
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_store(const std::string& url, const StoreOptions& options) {
+  std::string_view text = url;
+  if (starts_with(text, "postgresql://") || starts_with(text, "postgres://"))
+    return make_error(ErrorKind::invalid, "PostgreSQL support is not built yet; use sqlite:PATH");
+  if (starts_with(text, "sqlite:")) {
+    std::string_view path = text.substr(7);
+    // Accept the URI-ish spelling sqlite://PATH too: sqlite:///abs/path and sqlite://rel/path.
+    if (starts_with(path, "//")) path.remove_prefix(2);
+    if (path.empty()) return make_error(ErrorKind::invalid, "database URL " + url + " names no file; " + std::string(kValidForms));
+    return sqlite::open_sqlite_store(std::string(path), options);
+  }
+  if (ends_with(text, ".db") && text.find("://") == std::string_view::npos)
+    return sqlite::open_sqlite_store(url, options);
+  return make_error(ErrorKind::invalid, "unsupported database URL \"" + url + "\": " + std::string(kValidForms));
+}
+
+}  // namespace rt

@@ -1,0 +1,160 @@
+// Row decoders and the small helpers the SQLite store's method files share.
+#include "store/sqlite/rows.h"
+
+#include <charconv>
+#include <cstdio>
+
+namespace rt::sqlite {
+
+User read_user(const Rows& rows, int c) {
+  return User{.id = rows.int64(c),
+              .name = rows.text(c + 1),
+              .email = rows.optional_text(c + 2),
+              .is_admin = rows.int64(c + 3) != 0,
+              .created_at = rows.int64(c + 4)};
+}
+
+AccountToken read_account_token(const Rows& rows, int c) {
+  return AccountToken{.id = rows.int64(c),
+                      .user_id = rows.int64(c + 1),
+                      .created_at = rows.int64(c + 2),
+                      .expires_at = rows.optional_int64(c + 3),
+                      .last_used_at = rows.optional_int64(c + 4)};
+}
+
+Organization read_organization(const Rows& rows, int c) {
+  return Organization{
+      .id = rows.int64(c),
+      .provider = parse_provider(rows.text(c + 1)).value_or(Provider::gh),
+      .name = rows.text(c + 2),
+      .remote_identifier = rows.text(c + 3),
+      .type = parse_org_type(rows.text(c + 4)).value_or(OrgType::Organization),
+      .created_at = rows.int64(c + 5),
+      .policy = TokenPolicy{.default_lifetime_days = static_cast<int>(rows.int64(c + 6)),
+                            .max_lifetime_days = static_cast<int>(rows.int64(c + 7))}};
+}
+
+Repository read_repository(const Rows& rows, int c) {
+  return Repository{.id = rows.int64(c),
+                    .org_id = rows.int64(c + 1),
+                    .provider = parse_provider(rows.text(c + 2)).value_or(Provider::gh),
+                    .owner = rows.text(c + 3),
+                    .name = rows.text(c + 4),
+                    .visibility = parse_visibility(rows.text(c + 5)).value_or(Visibility::Private),
+                    .remote_identifier = rows.text(c + 6),
+                    .languages = decode_languages(rows.text(c + 7)),
+                    .created_at = rows.int64(c + 8),
+                    .updated_at = rows.int64(c + 9)};
+}
+
+RepositoryToken read_repository_token(const Rows& rows, int c) {
+  return RepositoryToken{.id = rows.int64(c),
+                         .repository_id = rows.int64(c + 1),
+                         .name = rows.text(c + 2),
+                         .created_at = rows.int64(c + 3),
+                         .expires_at = rows.int64(c + 4),
+                         .last_used_at = rows.optional_int64(c + 5)};
+}
+
+AuditEvent read_audit_event(const Rows& rows, int c) {
+  return AuditEvent{.id = rows.int64(c),
+                    .org_id = rows.optional_int64(c + 1),
+                    .at = rows.int64(c + 2),
+                    .actor_user_id = rows.optional_int64(c + 3),
+                    .actor = rows.text(c + 4),
+                    .action = rows.text(c + 5),
+                    .target = rows.text(c + 6),
+                    .details = rows.text(c + 7)};
+}
+
+Error name_conflict(Error error, std::string message) {
+  if (error.kind == ErrorKind::conflict) error.message = std::move(message);
+  return error;
+}
+
+Status check_limit(int limit) {
+  if (limit < 1) return make_error(ErrorKind::invalid, "limit must be at least 1");
+  return ok_status();
+}
+
+std::string like_pattern(std::string_view text) {
+  std::string out = "%";
+  for (char ch : text) {
+    if (ch == '\\' || ch == '%' || ch == '_') out += '\\';
+    out += ch;
+  }
+  out += '%';
+  return out;
+}
+
+std::string encode_languages(const std::vector<std::string>& languages) {
+  std::string out = "[";
+  for (size_t i = 0; i < languages.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (unsigned char ch : languages[i]) {
+      if (ch == '"' || ch == '\\') {
+        out += '\\';
+        out += static_cast<char>(ch);
+      } else if (ch < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", ch);
+        out += buf;
+      } else {
+        out += static_cast<char>(ch);
+      }
+    }
+    out += '"';
+  }
+  return out + "]";
+}
+
+// Reads what encode_languages writes (strings, with \" \\ and \u00XX escapes); stops at anything else.
+std::vector<std::string> decode_languages(std::string_view text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  auto at = [&](char ch) { return i < text.size() && text[i] == ch; };
+  if (!at('[')) return out;
+  ++i;
+  while (at('"')) {
+    ++i;
+    std::string item;
+    while (i < text.size() && text[i] != '"') {
+      if (text[i] == '\\' && i + 1 < text.size()) {
+        char esc = text[i + 1];
+        if (esc == 'u' && i + 6 <= text.size()) {
+          unsigned code = 0;
+          std::from_chars(text.data() + i + 2, text.data() + i + 6, code, 16);
+          item += static_cast<char>(code);
+          i += 6;
+          continue;
+        }
+        item += esc;
+        i += 2;
+        continue;
+      }
+      item += text[i++];
+    }
+    ++i;  // closing quote
+    out.push_back(std::move(item));
+    if (at(',')) ++i;
+  }
+  return out;
+}
+
+Status insert_audit(Connection& conn, const AuditEvent& e) {
+  auto r = conn.execute(
+      "INSERT INTO audit_events(org_id, at, actor_user_id, actor, action, target, details) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+      {e.org_id, e.at, e.actor_user_id, e.actor, e.action, e.target, e.details});
+  if (!r.ok()) return r.error();
+  return ok_status();
+}
+
+Status user_exists(Connection& conn, Id user_id) {
+  RT_TRY(auto found, conn.query_int64("SELECT 1 FROM users WHERE id = ?1", {user_id}));
+  if (!found) return not_found("no user with id " + std::to_string(user_id));
+  return ok_status();
+}
+
+}  // namespace rt::sqlite

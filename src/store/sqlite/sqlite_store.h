@@ -1,0 +1,78 @@
+// The SQLite implementation of Store: reads on a pool of WAL readers, every mutation through the single
+// group-committing Writer. The methods are split by concern over sqlite_{users,organizations,
+// repositories,tokens}.cc; rows.h holds the row decoders and small helpers they share.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/sqlite/read_pool.h"
+#include "store/sqlite/writer.h"
+#include "store/store.h"
+
+namespace rt::sqlite {
+
+// Opens (creating when allowed) the database at `path`, applies missing migrations, starts the writer.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const StoreOptions& options);
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::unique_ptr<Writer> writer, std::unique_ptr<ReadPool> readers)
+      : writer_(std::move(writer)), readers_(std::move(readers)) {}
+
+  Result<User> create_user(const NewUser& user) override;
+  Result<User> get_user(Id user_id) override;
+  Result<AccountToken> create_account_token(Id user_id, const SecretHash& hash, UnixTime created_at,
+                                            std::optional<UnixTime> expires_at) override;
+  Result<AccountTokenOwner> find_account_token(const SecretHash& hash) override;
+  Result<Page<AccountToken>> list_account_tokens(Id user_id, std::optional<Id> before_id, int limit) override;
+  Status delete_account_token(Id user_id, Id token_id) override;
+
+  Result<Organization> create_organization(const NewOrganization& org, Id creator, const AuditEvent& audit) override;
+  Result<Organization> get_organization(Provider provider, const std::string& name) override;
+  Result<Organization> get_organization_by_id(Id org_id) override;
+  Result<Page<OrganizationMembership>> list_organizations(Id user_id, bool all, std::optional<Provider> provider,
+                                                          std::optional<Id> after_id, int limit) override;
+  Status set_token_policy(Id org_id, const TokenPolicy& policy, const AuditEvent& audit) override;
+  Result<std::optional<OrgRole>> get_role(Id org_id, Id user_id) override;
+  Status set_member(Id org_id, Id user_id, OrgRole role, const AuditEvent& audit) override;
+  Status remove_member(Id org_id, Id user_id, const AuditEvent& audit) override;
+  Result<Page<Member>> list_members(Id org_id, const std::string& search, std::optional<Id> after_user_id,
+                                    int limit) override;
+
+  Result<Repository> create_repository(const NewRepository& repo, const AuditEvent& audit) override;
+  Result<Repository> get_repository(Id org_id, const std::string& name) override;
+  Result<Repository> get_repository_by_id(Id repository_id) override;
+  Result<Page<RepositoryView>> list_repositories(const RepositoryQuery& query) override;
+  Status delete_repository(Id repository_id, const AuditEvent& audit) override;
+  Result<std::optional<Permission>> get_permission(Id repository_id, Id user_id) override;
+  Status set_permission(Id repository_id, Id user_id, Permission permission, const AuditEvent& audit) override;
+
+  Result<RepositoryToken> create_repository_token(const NewRepositoryToken& token, UnixTime now, int max_live,
+                                                  const AuditEvent& audit) override;
+  Result<RepositoryToken> find_repository_token(const SecretHash& hash) override;
+  Result<Page<RepositoryToken>> list_repository_tokens(Id repository_id, std::optional<Id> before_id,
+                                                       int limit) override;
+  Result<int> delete_repository_tokens(Id repository_id, std::span<const Id> ids, const AuditEvent& audit) override;
+  Status record_last_use(std::span<const LastUse> uses) override;
+
+  Status append_audit(const AuditEvent& event) override;
+  Result<Page<AuditEvent>> list_audit(const AuditQuery& query) override;
+
+ private:
+  template <class F>
+  auto read(F&& fn) {
+    return readers_->with(std::forward<F>(fn));
+  }
+  template <class T, class F>
+  Result<T> write(F&& fn) {
+    return writer_->run<T>(std::forward<F>(fn));
+  }
+
+  // Members die in reverse order: the readers close first, then the writer finishes its queue and, as the
+  // last connection, checkpoints the WAL into the main file.
+  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<ReadPool> readers_;
+};
+
+}  // namespace rt::sqlite
