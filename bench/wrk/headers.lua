@@ -1,0 +1,7 @@
+-- wrk script: a fixed request (WRK_PATH) with one auth header (WRK_HEADER="name: value").
+local header = os.getenv("WRK_HEADER")
+if header then
+  local name, value = header:match("^([^:]+):%s*(.*)$")
+  wrk.headers[name] = value
+end
+wrk.path = os.getenv("WRK_PATH") or wrk.path
