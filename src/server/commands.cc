@@ -1,0 +1,90 @@
+// serve: open the store, load the key, build the Service and the Server, serve until a signal, drain,
+// then tear down in order (server, then Service, whose destructor flushes lastUsedAt, then the Store).
+// admin: the same store and key logic, offline.
+#include "server/commands.h"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "ratelimit/gcra.h"
+#include "server/key_file.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "store/sqlite/schema.h"
+
+namespace rt::server {
+namespace {
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "repotokensd: %s\n", message.c_str());
+  return 1;
+}
+
+// The pieces a Service needs, owned together so they outlive it.
+struct Backend {
+  std::unique_ptr<Store> store;
+  SecretHasher hasher;
+  SystemClock clock;
+  SystemRandom random;
+  GcraLimiter limiter;
+  explicit Backend(std::unique_ptr<Store> s, const SecretKey& key) : store(std::move(s)), hasher(key) {}
+};
+
+Result<std::unique_ptr<Backend>> open_backend(const std::string& db, const std::string& secret_file,
+                                              const StoreOptions& options) {
+  RT_TRY(auto store, open_store(db, options));
+  RT_TRY(auto key, load_or_create_key(db, secret_file));
+  return std::make_unique<Backend>(std::move(store), key);
+}
+
+}  // namespace
+
+int run_serve(const ServeConfig& config) {
+  init_logging(config.log_json, config.log_level);
+  StoreOptions store_options;
+  auto backend = open_backend(config.db, config.secret_file, store_options);
+  if (!backend) return fail(backend.error().message);
+  Backend& b = **backend;
+  ServiceOptions options;
+  options.per_token = RateLimitRule{"per-token", config.rate_limit_per_token, config.rate_burst};
+  options.per_address = RateLimitRule{"per-address", config.rate_limit_per_address, config.rate_burst_per_address};
+  {
+    Service service(*b.store, b.hasher, b.clock, b.random, b.limiter, options);
+    Server server(config, service);
+    if (auto listening = server.listen(); !listening) return fail(listening.error().message);
+    server.run();
+  }  // the server stops first, then the Service flushes pending lastUsedAt into the still-open store
+  backend->reset();
+  log_info("stopped");
+  return 0;
+}
+
+int run_create_user(const AdminConfig& config) {
+  auto backend = open_backend(config.db, config.secret_file, StoreOptions{});
+  if (!backend) return fail(backend.error().message);
+  Backend& b = **backend;
+  Service service(*b.store, b.hasher, b.clock, b.random, b.limiter, ServiceOptions{});
+  auto issued = service.bootstrap_user(NewUserRequest{config.name, config.email, config.instance_admin});
+  if (!issued) return fail(issued.error().message);
+  std::fprintf(stdout, "%s\n", issued->secret.c_str());
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+int run_migrate(const AdminConfig& config) {
+  auto store = open_store(config.db);  // opening applies every missing migration
+  if (!store) return fail(store.error().message);
+  std::fprintf(stdout, "schema version %d\n", sqlite::latest_schema_version());
+  return 0;
+}
+
+int run_check(const AdminConfig& config) {
+  StoreOptions options;
+  options.create_if_missing = false;
+  auto store = open_store(config.db, options);
+  if (!store) return fail(store.error().message);
+  std::fprintf(stdout, "schema is current (version %d)\n", sqlite::latest_schema_version());
+  return 0;
+}
+
+}  // namespace rt::server

@@ -1,0 +1,14 @@
+// The process-level commands of repotokensd: serve, and the offline admin subcommands. Each returns the
+// exit status (0 success, 1 failure with a one-line message on stderr).
+#pragma once
+
+#include "server/config.h"
+
+namespace rt::server {
+
+int run_serve(const ServeConfig& config);
+int run_create_user(const AdminConfig& config);
+int run_migrate(const AdminConfig& config);
+int run_check(const AdminConfig& config);
+
+}  // namespace rt::server

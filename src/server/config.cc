@@ -1,0 +1,237 @@
+// Command-line parsing with CLI11 and the layering of option sources: a flag wins over the environment
+// (REPOTOKENS_<NAME>), which wins over the TOML file (--config), which wins over the built-in default.
+// Every option is first collected as text from its winning source, then converted and checked once, so a
+// bad value reads the same ("invalid --threads 'abc': ...") wherever it came from.
+#include "server/config.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "server/version.h"
+
+namespace rt::server {
+namespace {
+
+// One serve option: long name (dashes), help text, default text.
+struct OptionSpec {
+  const char* name;
+  const char* help;
+  std::string fallback;
+};
+
+std::vector<OptionSpec> serve_specs() {
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return {
+      {"db", "sqlite:PATH or postgresql://...", "sqlite:./repotokens.db"},
+      {"listen", "HOST:PORT to listen on; port 0 picks a free one", "127.0.0.1:8080"},
+      {"port-file", "write the bound port here once listening", ""},
+      {"secret-file", "64-hex-char key file (default with SQLite: <db path>.key)", ""},
+      {"threads", "event-loop threads", std::to_string(cores)},
+      {"store-threads", "blocking pool for store work", "64"},
+      {"rate-limit-per-token", "requests/s per credential; 0 = off", "100"},
+      {"rate-burst", "burst per credential", "1000"},
+      {"rate-limit-per-address", "requests/s per client address; 0 = off", "20"},
+      {"rate-burst-per-address", "burst per client address", "100"},
+      {"throttle-status", "429 or 503", "429"},
+      {"max-body", "largest request body in bytes", "1048576"},
+      {"max-connections", "open connections beyond which new ones are closed", "10000"},
+      {"read-timeout", "seconds a whole request may take to arrive", "30"},
+      {"idle-timeout", "seconds a keep-alive connection may stay idle", "60"},
+      {"drain-timeout", "seconds in-flight requests may take after SIGTERM", "10"},
+      {"log-format", "text or json", "text"},
+      {"log-level", "trace, debug, info, warn or error", "info"},
+  };
+}
+
+std::string env_name(std::string_view option) {
+  std::string name = "REPOTOKENS_";
+  for (char c : option) name.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return name;
+}
+
+std::string key_name(std::string_view option) {
+  std::string key(option);
+  for (char& c : key)
+    if (c == '-') c = '_';
+  return key;
+}
+
+struct UsageError {
+  std::string message;
+};
+
+// The TOML file's values as text, keyed by option name with underscores.
+std::map<std::string, std::string> read_toml(const std::string& path, const std::vector<OptionSpec>& specs) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw UsageError{fmt::format("cannot read config file {}: {} (line {})", path, e.description(),
+                                 e.source().begin.line)};
+  }
+  std::map<std::string, std::string> values;
+  for (auto&& [k, node] : table) {
+    std::string key = key_name(k.str());
+    bool known = false;
+    for (const auto& s : specs) known = known || key_name(s.name) == key;
+    if (!known) throw UsageError{fmt::format("unknown key '{}' in config file {}", k.str(), path)};
+    if (auto s = node.value_exact<std::string>()) values[key] = *s;
+    else if (auto i = node.value_exact<std::int64_t>()) values[key] = std::to_string(*i);
+    else if (auto d = node.value_exact<double>()) values[key] = fmt::format("{}", *d);
+    else if (auto b = node.value_exact<bool>()) values[key] = *b ? "true" : "false";
+    else throw UsageError{fmt::format("key '{}' in config file {} must be a string or a number", k.str(), path)};
+  }
+  return values;
+}
+
+[[noreturn]] void bad_value(std::string_view option, std::string_view text, std::string_view expected) {
+  throw UsageError{fmt::format("invalid --{} '{}': expected {}", option, text, expected)};
+}
+
+std::int64_t integer_option(std::string_view option, const std::string& text, std::int64_t min, std::int64_t max) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+    bad_value(option, text, fmt::format("an integer from {} to {}", min, max));
+  return value;
+}
+
+double number_option(std::string_view option, const std::string& text, double min, double max) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) || value < min || value > max)
+    bad_value(option, text, fmt::format("a number from {} to {}", min, max));
+  return value;
+}
+
+// "HOST:PORT", "[v6]:PORT".
+void parse_listen(const std::string& text, ServeConfig& c) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) bad_value("listen", text, "HOST:PORT");
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) bad_value("listen", text, "HOST:PORT");
+  c.listen_host = host;
+  c.listen_port = static_cast<std::uint16_t>(integer_option("listen", text.substr(colon + 1), 0, 65535));
+}
+
+// Converts the winning text of every option into the typed configuration.
+ServeConfig convert(const std::map<std::string, std::string>& v) {
+  ServeConfig c;
+  auto get = [&](const char* name) -> const std::string& { return v.at(name); };
+  c.db = get("db");
+  if (c.db.empty()) bad_value("db", c.db, "sqlite:PATH or postgresql://...");
+  parse_listen(get("listen"), c);
+  c.port_file = get("port-file");
+  c.secret_file = get("secret-file");
+  c.threads = static_cast<int>(integer_option("threads", get("threads"), 1, 256));
+  c.store_threads = static_cast<int>(integer_option("store-threads", get("store-threads"), 1, 1024));
+  c.rate_limit_per_token = number_option("rate-limit-per-token", get("rate-limit-per-token"), 0, 1e9);
+  c.rate_burst = static_cast<int>(integer_option("rate-burst", get("rate-burst"), 1, 1000000000));
+  c.rate_limit_per_address = number_option("rate-limit-per-address", get("rate-limit-per-address"), 0, 1e9);
+  c.rate_burst_per_address =
+      static_cast<int>(integer_option("rate-burst-per-address", get("rate-burst-per-address"), 1, 1000000000));
+  c.throttle_status = static_cast<int>(integer_option("throttle-status", get("throttle-status"), 429, 503));
+  if (c.throttle_status != 429 && c.throttle_status != 503) bad_value("throttle-status", get("throttle-status"), "429 or 503");
+  c.max_body = static_cast<std::uint64_t>(integer_option("max-body", get("max-body"), 1, std::int64_t{1} << 40));
+  c.max_connections = static_cast<int>(integer_option("max-connections", get("max-connections"), 1, 10000000));
+  c.read_timeout = number_option("read-timeout", get("read-timeout"), 0.001, 86400);
+  c.idle_timeout = number_option("idle-timeout", get("idle-timeout"), 0.001, 86400);
+  c.drain_timeout = number_option("drain-timeout", get("drain-timeout"), 0, 86400);
+  const std::string& format = get("log-format");
+  if (format != "text" && format != "json") bad_value("log-format", format, "text or json");
+  c.log_json = format == "json";
+  c.log_level = get("log-level");
+  if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+      c.log_level != "error")
+    bad_value("log-level", c.log_level, "trace, debug, info, warn or error");
+  return c;
+}
+
+std::string from_env_or(const char* name, std::string fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? std::string(value) : std::move(fallback);
+}
+
+}  // namespace
+
+std::optional<int> parse_command_line(int argc, char** argv, Invocation& out) {
+  CLI::App app{"repotokensd: a self-hosted Codacy-compatible token server", "repotokensd"};
+  app.set_version_flag("--version", "repotokensd " REPOTOKENS_VERSION);
+  app.require_subcommand(1, 1);
+
+  const std::vector<OptionSpec> specs = serve_specs();
+  std::map<std::string, std::string> flags;
+  std::map<std::string, CLI::Option*> given;
+  CLI::App* serve = app.add_subcommand("serve", "run the server");
+  for (const auto& s : specs) given[s.name] = serve->add_option(std::string("--") + s.name, flags[s.name], s.help);
+  std::string config_path;
+  CLI::Option* config_opt = serve->add_option("--config", config_path, "TOML configuration file");
+
+  AdminConfig& admin = out.admin;
+  std::string email;
+  CLI::App* admin_cmd = app.add_subcommand("admin", "offline administration");
+  admin_cmd->require_subcommand(1, 1);
+  CLI::App* create = admin_cmd->add_subcommand("create-user", "create a user and print its account API token");
+  CLI::Option* create_db = create->add_option("--db", admin.db, "database URL");
+  create->add_option("--name", admin.name, "the user's name")->required();
+  CLI::Option* email_opt = create->add_option("--email", email, "the user's e-mail address");
+  create->add_flag("--instance-admin", admin.instance_admin, "make the user an instance administrator");
+  CLI::Option* create_secret = create->add_option("--secret-file", admin.secret_file, "key file");
+  CLI::App* migrate = admin_cmd->add_subcommand("migrate", "apply schema migrations");
+  CLI::Option* migrate_db = migrate->add_option("--db", admin.db, "database URL");
+  CLI::App* check = admin_cmd->add_subcommand("check", "check that the schema is current");
+  CLI::Option* check_db = check->add_option("--db", admin.db, "database URL");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "repotokensd: %s (see repotokensd --help)\n", e.what());
+    return 2;
+  }
+
+  if (!serve->parsed()) {
+    out.command = create->parsed() ? Command::create_user : migrate->parsed() ? Command::migrate : Command::check;
+    bool db_given = create_db->count() + migrate_db->count() + check_db->count() > 0;
+    if (!db_given) admin.db = from_env_or("REPOTOKENS_DB", admin.db);
+    if (!create_secret->count()) admin.secret_file = from_env_or("REPOTOKENS_SECRET_FILE", "");
+    if (email_opt->count()) admin.email = email;
+    return std::nullopt;
+  }
+
+  out.command = Command::serve;
+  try {
+    if (!config_opt->count()) config_path = from_env_or("REPOTOKENS_CONFIG", "");
+    std::map<std::string, std::string> file;
+    if (!config_path.empty()) file = read_toml(config_path, specs);
+    std::map<std::string, std::string> chosen;
+    for (const auto& s : specs) {
+      if (given[s.name]->count() > 0) {
+        chosen[s.name] = flags[s.name];
+      } else if (const char* env = std::getenv(env_name(s.name).c_str())) {
+        chosen[s.name] = env;
+      } else if (auto it = file.find(key_name(s.name)); it != file.end()) {
+        chosen[s.name] = it->second;
+      } else {
+        chosen[s.name] = s.fallback;
+      }
+    }
+    out.serve = convert(chosen);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "repotokensd: %s\n", e.message.c_str());
+    return 2;
+  }
+  return std::nullopt;
+}
+
+}  // namespace rt::server

@@ -1,0 +1,54 @@
+// repotokensd's command line (docs/configuration.md, /tmp/server_cli.md): the serve options with their
+// sources (flag > REPOTOKENS_* environment > TOML file > default) and the admin subcommands.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace rt::server {
+
+struct ServeConfig {
+  std::string db = "sqlite:./repotokens.db";
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string port_file;
+  std::string secret_file;
+  int threads = 1;
+  int store_threads = 64;
+  double rate_limit_per_token = 100;
+  int rate_burst = 1000;
+  double rate_limit_per_address = 20;
+  int rate_burst_per_address = 100;
+  int throttle_status = 429;
+  std::uint64_t max_body = 1048576;
+  int max_connections = 10000;
+  double read_timeout = 30;
+  double idle_timeout = 60;
+  double drain_timeout = 10;
+  bool log_json = false;
+  std::string log_level = "info";
+};
+
+struct AdminConfig {
+  std::string db = "sqlite:./repotokens.db";
+  std::string secret_file;
+  std::string name;
+  std::optional<std::string> email;
+  bool instance_admin = false;
+};
+
+enum class Command { serve, create_user, migrate, check };
+
+struct Invocation {
+  Command command = Command::serve;
+  ServeConfig serve;
+  AdminConfig admin;
+};
+
+// Parses argv (and, for serve, the environment and the TOML file). Returns nullopt when the process
+// should go on with `out`; otherwise the exit status to end with (0 after --help/--version, 2 after a usage
+// error or a bad value, whose one-line message naming the option is already on stderr).
+std::optional<int> parse_command_line(int argc, char** argv, Invocation& out);
+
+}  // namespace rt::server

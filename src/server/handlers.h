@@ -1,0 +1,51 @@
+// The handlers: one function per API operation, mapping an ApiRequest to a Service call and its Result
+// to an ApiResponse. No rules here (the service has them), no SQL (the store has it).
+#pragma once
+
+#include "server/api.h"
+
+namespace rt::server {
+
+// Path parameters in pattern order: {provider}/{org}[/{repo}].
+inline OrgRef org_ref(const ApiRequest& r) { return OrgRef{r.params.at(0), r.params.at(1)}; }
+inline RepoRef repo_ref(const ApiRequest& r) { return RepoRef{org_ref(r), r.params.at(2)}; }
+
+// On the event loop, without credentials.
+ApiResponse handle_health(const ApiRequest&);
+ApiResponse handle_version(const ApiRequest&);
+ApiResponse handle_metrics(const ApiRequest&);
+
+// The caller's account (handlers_user.cc).
+ApiResponse get_user(Service&, const Principal&, const ApiRequest&);
+ApiResponse get_user_api_tokens(Service&, const Principal&, const ApiRequest&);
+ApiResponse create_user_api_token(Service&, const Principal&, const ApiRequest&);
+ApiResponse delete_user_api_token(Service&, const Principal&, const ApiRequest&);
+ApiResponse list_user_organizations(Service&, const Principal&, const ApiRequest&);
+ApiResponse list_organizations(Service&, const Principal&, const ApiRequest&);
+
+// Organizations and people (handlers_org.cc).
+ApiResponse get_organization(Service&, const Principal&, const ApiRequest&);
+ApiResponse add_organization(Service&, const Principal&, const ApiRequest&);
+ApiResponse list_people(Service&, const Principal&, const ApiRequest&);
+ApiResponse set_member_role(Service&, const Principal&, const ApiRequest&);
+ApiResponse remove_member(Service&, const Principal&, const ApiRequest&);
+ApiResponse get_token_policy(Service&, const Principal&, const ApiRequest&);
+ApiResponse set_token_policy(Service&, const Principal&, const ApiRequest&);
+ApiResponse list_audit(Service&, const Principal&, const ApiRequest&);
+
+// Repositories and their tokens (handlers_repo.cc).
+ApiResponse list_repositories(Service&, const Principal&, const ApiRequest&);
+ApiResponse get_repository(Service&, const Principal&, const ApiRequest&);
+ApiResponse add_repository(Service&, const Principal&, const ApiRequest&);
+ApiResponse delete_repository(Service&, const Principal&, const ApiRequest&);
+ApiResponse set_repository_permission(Service&, const Principal&, const ApiRequest&);
+ApiResponse list_repository_tokens(Service&, const Principal&, const ApiRequest&);
+ApiResponse create_repository_token(Service&, const Principal&, const ApiRequest&);
+ApiResponse delete_repository_token(Service&, const Principal&, const ApiRequest&);
+ApiResponse delete_repository_tokens(Service&, const Principal&, const ApiRequest&);
+
+// Instance administration (handlers_admin.cc).
+ApiResponse create_user(Service&, const Principal&, const ApiRequest&);
+ApiResponse issue_user_token(Service&, const Principal&, const ApiRequest&);
+
+}  // namespace rt::server

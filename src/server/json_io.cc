@@ -1,0 +1,230 @@
+// Wire shapes of the domain types and the v3 envelopes, and request-body validation (see json_io.h).
+#include "server/json_io.h"
+
+#include <charconv>
+
+#include <boost/url/parse_query.hpp>
+#include <nlohmann/json.hpp>
+
+namespace rt::server {
+
+json user_json(const User& u) {
+  json j = {{"id", u.id}, {"name", u.name}};
+  if (u.email) j["mainEmail"] = *u.email;
+  j["isAdmin"] = u.is_admin;
+  j["created"] = format_rfc3339(u.created_at);
+  return j;
+}
+
+json organization_json(const Organization& o, std::optional<OrgRole> role, bool member) {
+  json j = {{"identifier", o.id},
+            {"remoteIdentifier", o.remote_identifier},
+            {"name", o.name},
+            {"provider", provider_code(o.provider)},
+            {"type", org_type_name(o.type)},
+            {"created", format_rfc3339(o.created_at)}};
+  if (member) j["joinStatus"] = "member";
+  if (role) j["userRole"] = org_role_name(*role);
+  return j;
+}
+
+json repository_json(const Repository& r, std::optional<Permission> permission) {
+  json j = {{"repositoryId", r.id},
+            {"provider", provider_code(r.provider)},
+            {"owner", r.owner},
+            {"name", r.name},
+            {"fullPath", r.owner + "/" + r.name},
+            {"visibility", visibility_name(r.visibility)}};
+  if (!r.remote_identifier.empty()) j["remoteIdentifier"] = r.remote_identifier;
+  if (r.updated_at > 0) j["lastUpdated"] = format_rfc3339(r.updated_at);
+  if (permission) j["permission"] = permission_name(*permission);
+  j["problems"] = json::array();
+  j["languages"] = r.languages;
+  j["standards"] = json::array();
+  j["addedState"] = "Added";
+  return j;
+}
+
+json account_token_json(const AccountToken& t) {
+  json j = {{"id", t.id}, {"createdAt", format_rfc3339(t.created_at)}};
+  if (t.expires_at) j["expiresAt"] = format_rfc3339(*t.expires_at);
+  if (t.last_used_at) j["lastUsedAt"] = format_rfc3339(*t.last_used_at);
+  return j;
+}
+
+json issued_account_token_json(const IssuedAccountToken& t) {
+  json j = {{"id", t.token.id}, {"token", t.secret}};
+  if (t.token.expires_at) j["expiresAt"] = format_rfc3339(*t.token.expires_at);
+  return j;
+}
+
+json repository_token_json(const RepositoryToken& t) {
+  json j = {{"id", t.id}, {"name", t.name}, {"createdAt", format_rfc3339(t.created_at)}};
+  if (t.expires_at > 0) j["expiresAt"] = format_rfc3339(t.expires_at);
+  if (t.last_used_at) j["lastUsedAt"] = format_rfc3339(*t.last_used_at);
+  return j;
+}
+
+json issued_repository_token_json(const IssuedRepositoryToken& t) {
+  return {{"id", t.token.id},
+          {"token", t.secret},
+          {"name", t.token.name},
+          {"createdAt", format_rfc3339(t.token.created_at)},
+          {"expiresAt", format_rfc3339(t.token.expires_at)}};
+}
+
+json member_json(const Member& m) {
+  json j = {{"userId", m.user.id}, {"name", m.user.name}};
+  if (m.user.email) j["email"] = *m.user.email;
+  j["role"] = org_role_name(m.role);
+  return j;
+}
+
+json audit_json(const AuditEvent& e) {
+  json j = {{"id", e.id}, {"timestamp", format_rfc3339(e.at)}, {"actor", e.actor}};
+  if (e.actor_user_id) j["actorUserId"] = *e.actor_user_id;
+  j["action"] = e.action;
+  j["target"] = e.target;
+  if (!e.details.empty()) j["details"] = e.details;
+  return j;
+}
+
+json policy_json(const TokenPolicy& p) {
+  return {{"defaultLifetimeDays", p.default_lifetime_days}, {"maxLifetimeDays", p.max_lifetime_days}};
+}
+
+ApiResponse data_response(int status, const json& value) {
+  json envelope = {{"data", value}};
+  return bare_response(status, envelope);
+}
+
+ApiResponse bare_response(int status, const json& value) {
+  ApiResponse r;
+  r.status = status;
+  r.body = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+int status_of(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::invalid: return 400;
+    case ErrorKind::unauthorized: return 401;
+    case ErrorKind::expired: return 401;
+    case ErrorKind::forbidden: return 403;
+    case ErrorKind::not_found: return 404;
+    case ErrorKind::conflict: return 409;
+    case ErrorKind::unprocessable: return 422;
+    case ErrorKind::too_large: return 413;
+    case ErrorKind::throttled: return 429;
+    case ErrorKind::unavailable: return 503;
+    case ErrorKind::internal: return 500;
+  }
+  return 500;
+}
+
+ApiResponse error_response(const Error& error) {
+  return error_response(status_of(error.kind), error_kind_name(error.kind), error.message);
+}
+
+ApiResponse error_response(int status, std::string_view kind_name, std::string_view message) {
+  json body = {{"error", kind_name}, {"message", message}, {"actions", json::array()}};
+  return bare_response(status, body);
+}
+
+ApiResponse no_content() {
+  ApiResponse r;
+  r.status = 204;
+  return r;
+}
+
+ApiResponse list_response(json items, const std::optional<std::string>& cursor, int limit, std::int64_t total) {
+  json pagination = json::object();
+  if (cursor) pagination["cursor"] = *cursor;
+  pagination["limit"] = limit;
+  pagination["total"] = total;
+  json envelope = {{"data", std::move(items)}, {"pagination", std::move(pagination)}};
+  return bare_response(200, envelope);
+}
+
+Result<json> parse_body(std::string_view body, bool required) {
+  bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
+  if (blank) {
+    if (required) return make_error(ErrorKind::invalid, "a JSON object body is required");
+    return json::object();
+  }
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) return make_error(ErrorKind::invalid, "the request body is not valid JSON");
+  if (!j.is_object()) return make_error(ErrorKind::invalid, "the request body must be a JSON object");
+  return j;
+}
+
+namespace {
+
+const json* find_field(const json& body, const char* field) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+Error wrong_type(const char* field, const char* expected) {
+  return make_error(ErrorKind::invalid, std::string("field '") + field + "' must be " + expected);
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> string_field(const json& body, const char* field) {
+  const json* v = find_field(body, field);
+  if (!v) return std::optional<std::string>();
+  if (!v->is_string()) return wrong_type(field, "a string");
+  return std::optional<std::string>(v->get<std::string>());
+}
+
+Result<std::string> required_string_field(const json& body, const char* field) {
+  RT_TRY(auto value, string_field(body, field));
+  if (!value) return make_error(ErrorKind::invalid, std::string("field '") + field + "' is required (a string)");
+  return std::move(*value);
+}
+
+Result<std::optional<bool>> bool_field(const json& body, const char* field) {
+  const json* v = find_field(body, field);
+  if (!v) return std::optional<bool>();
+  if (!v->is_boolean()) return wrong_type(field, "a boolean");
+  return std::optional<bool>(v->get<bool>());
+}
+
+Result<std::optional<std::int64_t>> int_field(const json& body, const char* field) {
+  const json* v = find_field(body, field);
+  if (!v) return std::optional<std::int64_t>();
+  if (v->is_number_integer()) return std::optional<std::int64_t>(v->get<std::int64_t>());
+  if (v->is_number_unsigned() && v->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX))
+    return std::optional<std::int64_t>(static_cast<std::int64_t>(v->get<std::uint64_t>()));
+  return wrong_type(field, "an integer");
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view key) {
+  if (query.empty()) return std::nullopt;
+  auto parsed = boost::urls::parse_query(query);
+  if (!parsed) return std::nullopt;
+  for (auto param : *parsed) {
+    if (param.key == key) {
+      std::string value;
+      param.value.decode(boost::urls::encoding_opts(true), boost::urls::string_token::assign_to(value));
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+Result<PageRequest> page_request(const ApiRequest& req) {
+  return make_page_request(query_param(req.query, "cursor"), query_param(req.query, "limit"));
+}
+
+Result<Id> id_param(const std::string& text, const char* name) {
+  Id id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id <= 0)
+    return make_error(ErrorKind::invalid, std::string(name) + " must be a positive integer");
+  return id;
+}
+
+}  // namespace rt::server

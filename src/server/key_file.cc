@@ -1,0 +1,70 @@
+// Loading and first-start creation of the hashing key file (see key_file.h).
+#include "server/key_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace rt::server {
+namespace {
+
+Result<SecretKey> read_key(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(ErrorKind::invalid, "cannot read secret file " + path + ": " + std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string hex = text.str();
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r' || hex.back() == ' ')) hex.pop_back();
+  auto key = parse_secret_key(hex);
+  if (!key) return make_error(ErrorKind::invalid, "secret file " + path + " must hold 64 hexadecimal characters");
+  return *key;
+}
+
+// Creates the file exclusively (a concurrent creator wins, and we read its key), 0600, synced.
+Result<SecretKey> create_key(const std::string& path) {
+  SystemRandom random;
+  SecretKey key = generate_secret_key(random);
+  std::string text = format_secret_key(key) + "\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return read_key(path);
+    return make_error(ErrorKind::invalid, "cannot create secret file " + path + ": " + std::strerror(errno));
+  }
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return make_error(ErrorKind::invalid, "cannot write secret file " + path);
+  }
+  return key;
+}
+
+}  // namespace
+
+std::string sqlite_path(const std::string& db_url) {
+  if (db_url.rfind("sqlite:", 0) == 0) {
+    std::string path = db_url.substr(7);
+    if (path.rfind("//", 0) == 0) path = path.substr(2);  // sqlite:///abs/path, as open_store accepts
+    return path;
+  }
+  if (db_url.find("://") == std::string::npos && db_url.size() > 3 && db_url.ends_with(".db")) return db_url;
+  return {};
+}
+
+Result<SecretKey> load_or_create_key(const std::string& db_url, const std::string& secret_file) {
+  if (!secret_file.empty()) return read_key(secret_file);
+  std::string db_path = sqlite_path(db_url);
+  if (db_path.empty())
+    return make_error(ErrorKind::invalid, "--secret-file is required with this database (every node must share the key)");
+  std::string path = db_path + ".key";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) return read_key(path);
+  return create_key(path);
+}
+
+}  // namespace rt::server

@@ -1,0 +1,20 @@
+// The server secret that keys token hashes and cursor MACs. It lives outside the database: an explicit
+// --secret-file, or with SQLite `<db path>.key`, created (mode 0600) on first start. PostgreSQL needs
+// an explicit file, shared by every node.
+#pragma once
+
+#include <string>
+
+#include "core/result.h"
+#include "core/secret.h"
+
+namespace rt::server {
+
+// Loads the key for `db_url`: from `secret_file` when given (it must exist), else from the SQLite
+// default path, creating it when missing. `invalid` with a message saying what to do otherwise.
+Result<SecretKey> load_or_create_key(const std::string& db_url, const std::string& secret_file);
+
+// The SQLite file path of a "sqlite:PATH" (or plain "*.db") URL; empty for other URLs.
+std::string sqlite_path(const std::string& db_url);
+
+}  // namespace rt::server

@@ -1,0 +1,59 @@
+// Routing: method + path pattern ("/api/v3/organizations/{provider}/{org}") -> route. Each path segment is
+// percent-decoded once before matching, so "%2F" inside a segment is data, never a separator.
+// Linear over a few dozen routes of pre-split segments: no regex, no allocation beyond the parameters.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/api.h"
+
+namespace rt::server {
+
+using LoopHandler = ApiResponse (*)(const ApiRequest&);
+using ServiceHandler = ApiResponse (*)(Service&, const Principal&, const ApiRequest&);
+
+struct Route {
+  Method method = Method::get;
+  std::string pattern;
+  const char* name = "";  // the API.md operation name, used in metrics and logs
+  // Exactly one is set: loop handlers answer on the event loop without credentials (health, version,
+  // metrics); service handlers run on the blocking pool after admission.
+  LoopHandler loop = nullptr;
+  ServiceHandler service = nullptr;
+  struct Segment {
+    bool param = false;
+    std::string literal;
+  };
+  std::vector<Segment> segments;
+};
+
+struct RouteMatch {
+  enum class Outcome { found, not_found, method_not_allowed, bad_path } outcome = Outcome::not_found;
+  const Route* route = nullptr;
+  std::string allow;  // method_not_allowed: e.g. "GET, POST"
+};
+
+// Decodes %XX escapes once ('+' is left alone in paths). False on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out);
+
+class Router {
+ public:
+  void add(Method method, std::string_view pattern, const char* name, LoopHandler handler);
+  void add(Method method, std::string_view pattern, const char* name, ServiceHandler handler);
+
+  // Matches `path` (no query string). On `found`, `params` holds the decoded parameters in pattern order.
+  RouteMatch match(Method method, std::string_view path, std::vector<std::string>& params) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  Route& add_route(Method method, std::string_view pattern, const char* name);
+  std::vector<Route> routes_;
+};
+
+// Every route of repotokensd (routes.cc).
+Router make_router();
+
+}  // namespace rt::server

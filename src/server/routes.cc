@@ -1,0 +1,71 @@
+// The route table of repotokensd: every v3 operation of API.md (coverage comes later: add its routes
+// here), the repotokens extensions, and the unauthenticated health, version and metrics endpoints.
+#include "core/metrics.h"
+#include "server/handlers.h"
+#include "server/router.h"
+#include "server/version.h"
+
+namespace rt::server {
+
+ApiResponse handle_health(const ApiRequest&) {
+  ApiResponse r;
+  r.body = R"({"data":{"message":"ok"}})";
+  return r;
+}
+
+ApiResponse handle_version(const ApiRequest&) {
+  ApiResponse r;
+  r.body = R"({"data":")" REPOTOKENS_VERSION R"("})";
+  return r;
+}
+
+ApiResponse handle_metrics(const ApiRequest&) {
+  ApiResponse r;
+  r.body = metrics::render();
+  r.content_type = "text/plain; version=0.0.4";
+  return r;
+}
+
+Router make_router() {
+  using M = Method;
+  Router r;
+  const std::string v3 = "/api/v3";
+  const std::string org = v3 + "/organizations/{provider}/{org}";
+  const std::string repo = org + "/repositories/{repo}";
+
+  r.add(M::get, v3 + "/health", "health", handle_health);
+  r.add(M::get, v3 + "/version", "getVersion", handle_version);
+  r.add(M::get, "/metrics", "metrics", handle_metrics);
+
+  r.add(M::get, v3 + "/user", "getUser", get_user);
+  r.add(M::get, v3 + "/user/tokens", "getUserApiTokens", get_user_api_tokens);
+  r.add(M::post, v3 + "/user/tokens", "createUserApiToken", create_user_api_token);
+  r.add(M::del, v3 + "/user/tokens/{tokenId}", "deleteUserApiToken", delete_user_api_token);
+  r.add(M::get, v3 + "/user/organizations", "listUserOrganizations", list_user_organizations);
+  r.add(M::get, v3 + "/user/organizations/{provider}", "listOrganizations", list_organizations);
+
+  r.add(M::post, v3 + "/organizations", "addOrganization", add_organization);
+  r.add(M::get, org, "getOrganization", get_organization);
+  r.add(M::get, org + "/people", "listPeopleFromOrganization", list_people);
+  r.add(M::put, org + "/people/{userId}", "setOrganizationMemberRole", set_member_role);
+  r.add(M::del, org + "/people/{userId}", "removeOrganizationMember", remove_member);
+  r.add(M::get, org + "/settings/tokens", "getTokenPolicy", get_token_policy);
+  r.add(M::put, org + "/settings/tokens", "setTokenPolicy", set_token_policy);
+  r.add(M::get, org + "/audit", "listAuditLogsForOrganization", list_audit);
+
+  r.add(M::post, v3 + "/repositories", "addRepository", add_repository);
+  r.add(M::get, org + "/repositories", "listOrganizationRepositories", list_repositories);
+  r.add(M::get, repo, "getRepository", get_repository);
+  r.add(M::del, repo, "deleteRepository", delete_repository);
+  r.add(M::put, repo + "/people/{userId}", "setRepositoryPermission", set_repository_permission);
+  r.add(M::get, repo + "/tokens", "listRepositoryApiTokens", list_repository_tokens);
+  r.add(M::post, repo + "/tokens", "createRepositoryApiToken", create_repository_token);
+  r.add(M::post, repo + "/tokens/delete", "deleteRepositoryApiTokens", delete_repository_tokens);
+  r.add(M::del, repo + "/tokens/{tokenId}", "deleteRepositoryApiToken", delete_repository_token);
+
+  r.add(M::post, v3 + "/admin/users", "createUser", create_user);
+  r.add(M::post, v3 + "/admin/users/{userId}/tokens", "issueUserToken", issue_user_token);
+  return r;
+}
+
+}  // namespace rt::server

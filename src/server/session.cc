@@ -1,0 +1,242 @@
+// One HTTP/1.1 connection, as a coroutine on its worker's io_context. The path of a request:
+// wait for its first byte (idle timeout) -> read it whole (read timeout, header and body limits) ->
+// route -> answer on the loop (health, version, metrics) or hop ONCE to the blocking pool for admission
+// plus the operation -> write -> metrics and access log -> next request or close.
+#include <chrono>
+#include <map>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include "core/metrics.h"
+#include "server/log.h"
+#include "server/net.h"
+
+namespace rt::server {
+namespace http = beast::http;
+namespace {
+
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// What the access log and the metrics need about one exchange.
+struct Outcome {
+  const char* route = "unmatched";
+  std::string principal = "-";
+};
+
+std::chrono::steady_clock::duration seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+}
+
+Method method_of(http::verb v) {
+  switch (v) {
+    case http::verb::get: return Method::get;
+    case http::verb::post: return Method::post;
+    case http::verb::put: return Method::put;
+    case http::verb::delete_: return Method::del;
+    default: return Method::other;
+  }
+}
+
+std::optional<std::string> header(const Request& req, std::string_view a, std::string_view b) {
+  auto it = req.find(a);
+  if (it == req.end()) it = req.find(b);
+  if (it == req.end()) return std::nullopt;
+  return std::string(it->value());
+}
+
+long ceil_seconds(double s, long at_least) { return std::max(at_least, static_cast<long>(std::ceil(s - 1e-9))); }
+
+// Admission and the operation, on the blocking pool. Rate-limit headers go on every answer that had a rule.
+ApiResponse run_service(ServerContext& ctx, const Route& route, const ApiRequest& req, Outcome& out) {
+  Admission admission = ctx.service.admit(req.credentials);
+  ApiResponse resp;
+  if (admission.principal) {
+    out.principal = admission.principal->describe();
+    resp = route.service(ctx.service, *admission.principal, req);
+  } else {
+    Error error = admission.error.value_or(make_error(ErrorKind::unauthorized, "authentication required"));
+    resp = error_response(error);
+    if (error.kind == ErrorKind::throttled) {
+      resp.status = ctx.config.throttle_status;
+      resp.retry_after = ceil_seconds(admission.decision.retry_after, 1);
+    }
+  }
+  if (const RateLimitRule* rule = admission.rule) {
+    resp.ratelimit_policy = fmt::format("\"{}\";q={};w={}", rule->name, rule->burst, ceil_seconds(rule->window_seconds(), 1));
+    resp.ratelimit = fmt::format("\"{}\";r={};t={}", rule->name, std::max<std::int64_t>(0, admission.decision.remaining),
+                                 ceil_seconds(admission.decision.reset_after, 0));
+  }
+  return resp;
+}
+
+asio::awaitable<ApiResponse> dispatch(ServerContext& ctx, Request& req, const std::string& peer,
+                                      ApiRequest& api, Outcome& out) {
+  std::string_view target(req.target().data(), req.target().size());
+  size_t q = target.find('?');
+  api.method = method_of(req.method());
+  api.path = target.substr(0, q);
+  api.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  api.body = req.body();
+  RouteMatch match = ctx.router.match(api.method, api.path, api.params);
+  switch (match.outcome) {
+    case RouteMatch::Outcome::bad_path:
+      co_return error_response(make_error(ErrorKind::invalid, "malformed percent-encoding in the path"));
+    case RouteMatch::Outcome::not_found:
+      co_return error_response(make_error(ErrorKind::not_found, "no such endpoint"));
+    case RouteMatch::Outcome::method_not_allowed: {
+      ApiResponse r = error_response(405, "MethodNotAllowed", "method not allowed on this endpoint");
+      r.allow = std::move(match.allow);
+      co_return r;
+    }
+    case RouteMatch::Outcome::found: break;
+  }
+  const Route& route = *match.route;
+  out.route = route.name;
+  if (route.loop) co_return route.loop(api);
+  api.credentials.api_token = header(req, "api-token", "api_token");
+  api.credentials.project_token = header(req, "project-token", "project_token");
+  api.credentials.client_address = peer;
+  // One hop to the pool for the whole request (asio::post to the pool does not switch threads in 1.81).
+  co_return co_await asio::co_spawn(
+      ctx.pool, [&]() -> asio::awaitable<ApiResponse> { co_return run_service(ctx, route, api, out); },
+      asio::use_awaitable);
+}
+
+Response to_http(ApiResponse&& r, unsigned version, bool keep_alive) {
+  Response res{static_cast<http::status>(r.status), version};
+  if (!r.body.empty()) res.set(http::field::content_type, r.content_type);
+  if (!r.allow.empty()) res.set(http::field::allow, r.allow);
+  if (!r.ratelimit_policy.empty()) {
+    res.set("RateLimit-Policy", r.ratelimit_policy);
+    res.set("RateLimit", r.ratelimit);
+  }
+  if (r.retry_after) res.set(http::field::retry_after, std::to_string(*r.retry_after));
+  res.keep_alive(keep_alive);
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  return res;
+}
+
+// The label text of a (route, status) pair, built once per thread.
+const std::string& metric_labels(const char* route, int status) {
+  thread_local std::map<std::pair<const char*, int>, std::string> cache;
+  auto [it, fresh] = cache.try_emplace({route, status});
+  if (fresh) it->second = fmt::format("route=\"{}\",status=\"{}\"", route, status);
+  return it->second;
+}
+
+const std::string& route_label(const char* route) {
+  thread_local std::map<const char*, std::string> cache;
+  auto [it, fresh] = cache.try_emplace(route);
+  if (fresh) it->second = fmt::format("route=\"{}\"", route);
+  return it->second;
+}
+
+void record(const Request& req, std::string_view path, const Outcome& out, int status, std::size_t bytes,
+            std::chrono::steady_clock::time_point start) {
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics::add("repotokens_http_requests_total", metric_labels(out.route, status));
+  metrics::observe("repotokens_http_request_duration_seconds", route_label(out.route), elapsed);
+  if (access_log_enabled()) {
+    std::string_view method(req.method_string().data(), req.method_string().size());
+    log_access({method, path, out.route, status, elapsed * 1000, bytes, out.principal});
+  }
+}
+
+// A reading failure that deserves an answer before closing (413, 431, 400); nullopt to just close.
+std::optional<ApiResponse> read_failure(const beast::error_code& ec) {
+  if (ec == http::error::body_limit)
+    return error_response(413, "PayloadTooLarge", "request body exceeds the limit (--max-body)");
+  if (ec == http::error::header_limit)
+    return error_response(431, "RequestHeaderFieldsTooLarge", "request headers exceed the limit");
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+      ec == asio::error::connection_reset || ec == asio::error::eof || ec == http::error::partial_message)
+    return std::nullopt;
+  if (ec.category() == http::make_error_code(http::error::bad_target).category())
+    return error_response(400, "BadRequest", "malformed HTTP request");
+  return std::nullopt;
+}
+
+class ConnectionCount {
+ public:
+  explicit ConnectionCount(ServerContext& ctx) : ctx_(ctx) {}
+  ~ConnectionCount() {
+    int now = ctx_.open_connections.fetch_sub(1) - 1;
+    metrics::set_gauge("repotokens_http_open_connections", "", now);
+  }
+
+ private:
+  ServerContext& ctx_;
+};
+
+}  // namespace
+
+asio::awaitable<void> serve_connection(ServerContext& ctx, Worker& worker, tcp::socket socket) {
+  ConnectionCount count(ctx);  // the acceptor already counted this connection in
+  beast::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  auto endpoint = socket.remote_endpoint(ec);
+  const std::string peer = ec ? std::string("unknown") : endpoint.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  ApiRequest api;
+  const auto idle_timeout = seconds(ctx.config.idle_timeout);
+  const auto read_timeout = seconds(ctx.config.read_timeout);
+
+  while (true) {
+    if (buffer.size() == 0) {  // between requests: the idle timeout, and drain may close us here
+      if (ctx.draining.load(std::memory_order_relaxed)) break;
+      stream.expires_after(idle_timeout);
+      worker.idle.insert(&stream);
+      auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+      worker.idle.erase(&stream);
+      if (read_ec) break;
+      buffer.commit(n);
+    }
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(ctx.config.max_body);
+    stream.expires_after(read_timeout);
+    auto [read_ec, bytes_read] = co_await http::async_read(stream, buffer, parser, kTuple);
+    const auto start = std::chrono::steady_clock::now();
+    Request& req = parser.get();
+    bool keep_alive = false;
+    ApiResponse resp;
+    Outcome out;
+    if (read_ec) {
+      auto failure = read_failure(read_ec);
+      if (!failure) break;
+      resp = std::move(*failure);
+    } else {
+      try {
+        resp = co_await dispatch(ctx, req, peer, api, out);
+      } catch (const std::exception& e) {
+        log_error(fmt::format("unexpected exception in {}: {}", out.route, e.what()));
+        resp = error_response(make_error(ErrorKind::internal, "internal error"));
+      }
+      keep_alive = req.keep_alive() && !ctx.draining.load(std::memory_order_relaxed);
+    }
+    std::string_view path(req.target().data(), req.target().size());
+    path = path.substr(0, path.find('?'));
+    const int status = resp.status;
+    const std::size_t bytes = resp.body.size();
+    Response res = to_http(std::move(resp), req.version() ? req.version() : 11, keep_alive);
+    stream.expires_after(read_timeout);
+    auto [write_ec, written] = co_await http::async_write(stream, res, kTuple);
+    record(req, path, out, status, bytes, start);
+    if (write_ec || !keep_alive) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+}
+
+}  // namespace rt::server
