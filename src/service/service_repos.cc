@@ -73,6 +73,7 @@ Result<Repository> Service::add_repository(const Principal& p, const AddReposito
   OrgRef org_ref{req.provider, req.full_path.substr(0, slash)};
   const std::string name = req.full_path.substr(slash + 1);
   RT_TRY_STATUS(check_provider(req.provider));
+  RT_TRY_STATUS(check_entity_name("organization", org_ref.org));
   RT_TRY_STATUS(check_entity_name("repository", name));
   RT_TRY(Access a, org_access(p, org_ref));
   if (!a.org_admin)

@@ -1,0 +1,139 @@
+// Who may do what (API.md "Who may do what"), at the service level: instance admin, organization admin,
+// members with admin/write/read grants, outsiders, and project tokens; plus admission and rate limits.
+#include "service_fixture.h"
+
+namespace rt::testing {
+namespace {
+
+using Req = CreateRepositoryTokenRequest;
+
+TEST_F(ServiceTest, PermissionMatrixOnRepositoryAndTokenOperations) {
+  make_world();
+  ok(service_->add_repository(admin_, {"gh", "acme/site", "Public", {}}));
+  Principal org_admin = add_user("org-admin");
+  ASSERT_TRUE(service_->set_member_role(admin_, api_.org, org_admin.user.id, "admin").ok());
+  Principal repo_admin = add_user("repo-admin"), writer = add_user("writer"), reader = add_user("reader");
+  Principal member = add_user("member"), outsider = add_user("outsider");
+  ASSERT_TRUE(grant(repo_admin, "api", "admin").ok());
+  ASSERT_TRUE(grant(writer, "api", "write").ok());
+  ASSERT_TRUE(grant(reader, "api", "read").ok());
+  ASSERT_TRUE(service_->set_member_role(admin_, api_.org, member.user.id, "member").ok());
+
+  struct Row {
+    const Principal* who;
+    ErrorKind get;    // getRepository(api); internal = allowed
+    ErrorKind token;  // createRepositoryApiToken(api)
+  };
+  const ErrorKind allowed = ErrorKind::internal;
+  for (auto [who, get, token] : {Row{&admin_, allowed, allowed}, Row{&org_admin, allowed, allowed},
+                                 Row{&repo_admin, allowed, allowed}, Row{&writer, allowed, ErrorKind::forbidden},
+                                 Row{&reader, allowed, ErrorKind::forbidden},
+                                 Row{&member, ErrorKind::not_found, ErrorKind::not_found},
+                                 Row{&outsider, ErrorKind::not_found, ErrorKind::not_found}}) {
+    SCOPED_TRACE(who->describe());
+    auto g = service_->get_repository(*who, api_);
+    EXPECT_EQ(g.ok() ? allowed : g.error().kind, get);
+    auto t = service_->create_repository_token(*who, api_, Req{});
+    EXPECT_EQ(t.ok() ? allowed : t.error().kind, token);
+  }
+  // A member without a grant sees the public repository, read-only; an outsider sees nothing.
+  EXPECT_EQ(ok(service_->get_repository(member, {{"gh", "acme"}, "site"})).permission, Permission::read);
+  EXPECT_EQ(service_->get_repository(outsider, {{"gh", "acme"}, "site"}).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(service_->get_organization(outsider, api_.org).error().kind, ErrorKind::not_found);
+  auto listed = ok(service_->list_repositories(member, api_.org, {}, PageRequest{}));
+  ASSERT_EQ(listed.items.size(), 1u);
+  EXPECT_EQ(listed.items[0].repository.name, "site");
+  EXPECT_EQ(ok(service_->list_repositories(reader, api_.org, {}, PageRequest{})).total, 2);
+  // Only organization admins manage members and repositories.
+  EXPECT_EQ(service_->set_member_role(repo_admin, api_.org, outsider.user.id, "member").error().kind,
+            ErrorKind::forbidden);
+  EXPECT_EQ(service_->add_repository(repo_admin, {"gh", "acme/new", std::nullopt, {}}).error().kind,
+            ErrorKind::forbidden);
+  EXPECT_TRUE(service_->add_repository(org_admin, {"gh", "acme/new", std::nullopt, {}}).ok());
+  EXPECT_EQ(service_->add_organization(org_admin, {"gh", "other", std::nullopt, std::nullopt}).error().kind,
+            ErrorKind::forbidden);
+  EXPECT_EQ(service_->list_audit(member, api_.org, std::nullopt, std::nullopt, PageRequest{}).error().kind,
+            ErrorKind::forbidden);
+}
+
+TEST_F(ServiceTest, ProjectTokenReachesOnlyItsOwnRepositoryAndOnlyReads) {
+  make_world();
+  ok(service_->add_repository(admin_, {"gh", "acme/other", "Public", {}}));
+  auto t = ok(service_->create_repository_token(admin_, api_, Req{"ci", std::nullopt}));
+  Principal project = *admit_project(t.secret).principal;
+  EXPECT_EQ(ok(service_->get_repository(project, api_)).repository.name, "api");
+  EXPECT_EQ(service_->get_repository(project, {{"gh", "acme"}, "other"}).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(service_->list_repository_tokens(project, api_, PageRequest{}).error().kind, ErrorKind::forbidden);
+  EXPECT_EQ(service_->create_repository_token(project, api_, Req{}).error().kind, ErrorKind::forbidden);
+  EXPECT_EQ(service_->get_user(project).error().kind, ErrorKind::forbidden);
+  EXPECT_EQ(service_->list_repositories(project, api_.org, {}, PageRequest{}).error().kind, ErrorKind::forbidden);
+}
+
+TEST_F(ServiceTest, AdmissionRefusesMissingMalformedAndUnknownCredentials) {
+  make_world();
+  Admission none = service_->admit(Credentials{std::nullopt, std::nullopt, "10.0.0.1"});
+  ASSERT_TRUE(none.error);
+  EXPECT_EQ(none.error->kind, ErrorKind::unauthorized);
+  EXPECT_NE(none.error->message.find("api-token"), std::string::npos);
+  std::string bad = admin_secret_;
+  bad.back() = bad.back() == 'a' ? 'b' : 'a';
+  Admission checksum = service_->admit(Credentials{bad, std::nullopt, "10.0.0.1"});
+  ASSERT_TRUE(checksum.error);
+  EXPECT_NE(checksum.error->message.find("checksum"), std::string::npos);
+  SystemRandom r;
+  Admission unknown = service_->admit(Credentials{generate_token(TokenKind::account, r), std::nullopt, "10.0.0.1"});
+  ASSERT_TRUE(unknown.error);
+  EXPECT_NE(unknown.error->message.find("unknown"), std::string::npos);
+}
+
+TEST_F(ServiceTest, RateLimitsPerCredentialAndPerAddressForFailures) {
+  open(ServiceOptions{{"per-token", 1, 3}, {"per-address", 1, 2}, 1000});
+  make_world();  // uses one admission
+  int allowed = 1;
+  while (service_->admit(Credentials{admin_secret_, std::nullopt, "10.0.0.1"}).principal) ++allowed;
+  EXPECT_EQ(allowed, 3);
+  Admission refused = service_->admit(Credentials{admin_secret_, std::nullopt, "10.0.0.1"});
+  ASSERT_TRUE(refused.error);
+  EXPECT_EQ(refused.error->kind, ErrorKind::throttled);
+  ASSERT_NE(refused.rule, nullptr);
+  EXPECT_EQ(refused.rule->name, "per-token");
+  EXPECT_GT(refused.decision.retry_after, 0);
+  // Guessing from one address is slowed: failures count against the address, then 429 instead of 401.
+  EXPECT_EQ(service_->admit(Credentials{"rtka_nope", std::nullopt, "10.9.9.9"}).error->kind, ErrorKind::unauthorized);
+  EXPECT_EQ(service_->admit(Credentials{"rtka_nope", std::nullopt, "10.9.9.9"}).error->kind, ErrorKind::unauthorized);
+  EXPECT_EQ(service_->admit(Credentials{"rtka_nope", std::nullopt, "10.9.9.9"}).error->kind, ErrorKind::throttled);
+  // Another address is unaffected.
+  EXPECT_EQ(service_->admit(Credentials{"rtka_nope", std::nullopt, "10.9.9.8"}).error->kind, ErrorKind::unauthorized);
+}
+
+TEST_F(ServiceTest, AccountTokensCreateListDeleteAndExpire) {
+  make_world();
+  auto issued = ok(service_->create_user_token(admin_, format_rfc3339(kStart + 60)));
+  EXPECT_TRUE(issued.secret.starts_with("rtka_"));
+  EXPECT_EQ(ok(service_->list_user_tokens(admin_, PageRequest{})).total, 2);
+  clock_.advance(60);
+  Admission expired = service_->admit(Credentials{issued.secret, std::nullopt, "127.0.0.1"});
+  ASSERT_TRUE(expired.error);
+  EXPECT_EQ(expired.error->kind, ErrorKind::expired);
+  ASSERT_TRUE(service_->delete_user_token(admin_, issued.token.id).ok());
+  EXPECT_EQ(service_->delete_user_token(admin_, issued.token.id).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(service_->create_user_token(admin_, format_rfc3339(kStart)).error().kind, ErrorKind::invalid);
+}
+
+TEST_F(ServiceTest, BadInputChangesNothing) {
+  make_world();
+  EXPECT_EQ(service_->add_organization(admin_, {"xx", "acme2", std::nullopt, std::nullopt}).error().kind,
+            ErrorKind::invalid);
+  EXPECT_NE(service_->add_organization(admin_, {"xx", "a", std::nullopt, std::nullopt}).error().message.find("gh, ghe"),
+            std::string::npos);
+  for (std::string path : std::vector<std::string>{"acme", "acme/a/b", "acme/..", "acme/.", "acme/a b", "acme/x';--", "/api"})
+    EXPECT_EQ(service_->add_repository(admin_, {"gh", path, std::nullopt, {}}).error().kind, ErrorKind::invalid) << path;
+  EXPECT_EQ(service_->add_repository(admin_, {"gh", "acme/api", std::nullopt, {}}).error().kind, ErrorKind::conflict);
+  EXPECT_EQ(service_->add_repository(admin_, {"gh", "acme/x", "Secret", {}}).error().kind, ErrorKind::invalid);
+  EXPECT_EQ(ok(service_->list_repositories(admin_, api_.org, {}, PageRequest{})).total, 1);
+  EXPECT_EQ(service_->set_member_role(admin_, api_.org, 424242, "member").error().kind, ErrorKind::not_found);
+  EXPECT_EQ(service_->set_member_role(admin_, api_.org, admin_.user.id, "owner").error().kind, ErrorKind::invalid);
+}
+
+}  // namespace
+}  // namespace rt::testing
