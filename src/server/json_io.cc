@@ -1,9 +1,10 @@
 // Wire shapes of the domain types and the v3 envelopes, and request-body validation (see json_io.h).
 #include "server/json_io.h"
+#include "server/router.h"
 
+#include <algorithm>
 #include <charconv>
 
-#include <boost/url/parse_query.hpp>
 #include <nlohmann/json.hpp>
 
 namespace rt::server {
@@ -201,16 +202,24 @@ Result<std::optional<std::int64_t>> int_field(const json& body, const char* fiel
   return wrong_type(field, "an integer");
 }
 
+// Hand-rolled on purpose: Boost.URL 1.81's pct_string_view::decode, linked from the packaged library,
+// returned values padded with stale bytes here ("5" came back as "5wWU3..."), so query values are decoded
+// with the router's percent_decode instead ('+' is a space in a query, as in HTML forms).
 std::optional<std::string> query_param(std::string_view query, std::string_view key) {
-  if (query.empty()) return std::nullopt;
-  auto parsed = boost::urls::parse_query(query);
-  if (!parsed) return std::nullopt;
-  for (auto param : *parsed) {
-    if (param.key == key) {
-      std::string value;
-      param.value.decode(boost::urls::encoding_opts(true), boost::urls::string_token::assign_to(value));
-      return value;
-    }
+  std::string name;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    std::string raw_key(pair.substr(0, eq));
+    std::replace(raw_key.begin(), raw_key.end(), '+', ' ');
+    if (!percent_decode(raw_key, name) || name != key) continue;
+    std::string raw_value(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    std::replace(raw_value.begin(), raw_value.end(), '+', ' ');
+    std::string value;
+    if (!percent_decode(raw_value, value)) value = raw_value;  // a stray '%' is kept as typed
+    return value;
   }
   return std::nullopt;
 }
