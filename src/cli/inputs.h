@@ -1,0 +1,44 @@
+// Parsing of the operator's inputs that are not plain strings: expiry (`90d` or a date), durations,
+// `--rate 50/s`, token names, repository selection globs and repository files.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+
+namespace rt::cli {
+
+// `--expires`: a duration from now ("90d", "12h", "2w") or an RFC 3339 date/date-time in the future.
+Result<UnixTime> parse_expiry(std::string_view text, UnixTime now, std::string_view option = "--expires");
+
+// A duration ("14d", "30m", "45s"); `option` names the flag in the error.
+Result<std::int64_t> parse_duration_option(std::string_view text, std::string_view option);
+
+// `--rate`: "50", "50/s", "3000/m", "2500/5m" -> requests per second (> 0).
+Result<double> parse_rate(std::string_view text);
+
+// Repository token names: letters, digits and dashes, 1..max_length characters.
+Status check_token_name(std::string_view name, size_t max_length, std::string_view option = "--name");
+
+// Which repositories a bulk command works on: --match globs (any may match; none given = all), minus
+// --exclude globs, restricted to the names of --repos-file when one is given.
+struct Selection {
+  std::vector<std::string> match;
+  std::vector<std::string> exclude;
+  std::optional<std::unordered_set<std::string>> listed;  // from --repos-file
+  bool selects(std::string_view repo) const;
+};
+
+// Glob with *, ? and [...] (fnmatch semantics; `/` is an ordinary character).
+bool glob_matches(std::string_view pattern, std::string_view text);
+
+// Reads a file of repository names, one a line; blank lines and `#` comments are skipped, surrounding
+// spaces trimmed, duplicates dropped. Errors name the file and line.
+Result<std::vector<std::string>> read_repository_file(const std::string& path);
+
+}  // namespace rt::cli

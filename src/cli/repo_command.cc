@@ -1,0 +1,95 @@
+// `repotokens repo add NAME` and `repo import FILE`: adds repositories to an organization, the latter many
+// at once (concurrently, under the pacer); a repository that already exists counts as done.
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/inputs.h"
+#include "cli/worker_pool.h"
+
+namespace rt::cli {
+namespace {
+
+struct RepoFlags {
+  std::string name, file, visibility;
+  int concurrency = 8;
+  std::string rate;
+};
+
+int run_add(const RepoFlags& f, const GlobalOptions& g) {
+  return with_session(g, true, [&](Session& s) {
+    auto made = s.api.add_repository(s.target.provider, s.target.org, f.name, f.visibility);
+    if (!made.ok()) return report(made.error(), s.target);
+    if (!g.quiet) std::fprintf(stderr, "added repository %s/%s/%s\n", s.target.provider.c_str(), s.target.org.c_str(), f.name.c_str());
+    return kExitOk;
+  });
+}
+
+int run_import(const RepoFlags& f, const GlobalOptions& g) {
+  auto names = read_repository_file(f.file);
+  if (!names.ok()) {
+    std::fprintf(stderr, "error: %s\n", names.error().message.c_str());
+    return kExitUsage;
+  }
+  double rate = 0;
+  if (!f.rate.empty()) {
+    auto r = parse_rate(f.rate);
+    if (!r.ok()) {
+      std::fprintf(stderr, "error: %s\n", r.error().message.c_str());
+      return kExitUsage;
+    }
+    rate = *r;
+  }
+  return with_session(g, true, [&](Session& s) {
+    client::Pacer pacer(rate, f.concurrency);
+    std::atomic<std::size_t> added{0}, existed{0};
+    std::mutex mu;
+    std::vector<std::string> failures;
+    std::optional<Error> fatal;
+    run_parallel(f.concurrency, names->size(), s.target.connection, pacer, s.stats, [&](client::ApiClient& api, std::size_t i) {
+      if (fatal) return;
+      auto made = api.add_repository(s.target.provider, s.target.org, (*names)[i], f.visibility);
+      if (made.ok()) { ++added; return; }
+      if (made.error().kind == ErrorKind::conflict) { ++existed; return; }
+      std::lock_guard lock(mu);
+      if (made.error().kind == ErrorKind::unauthorized || made.error().kind == ErrorKind::expired ||
+          made.error().kind == ErrorKind::forbidden)
+        fatal = made.error();
+      failures.push_back((*names)[i] + ": " + made.error().message);
+    });
+    if (fatal) return report(*fatal, s.target);
+    for (std::size_t k = 0; k < failures.size() && k < 20; ++k) std::fprintf(stderr, "failed: %s\n", failures[k].c_str());
+    if (!g.quiet)
+      std::fprintf(stderr, "imported %zu repositories into %s/%s: %zu added, %zu already there, %zu failed\n", names->size(),
+                   s.target.provider.c_str(), s.target.org.c_str(), added.load(), existed.load(), failures.size());
+    return failures.empty() ? kExitOk : kExitFailure;
+  });
+}
+
+}  // namespace
+
+void add_repo_command(CLI::App& app, CommandContext ctx) {
+  auto* repo = app.add_subcommand("repo", "repositories (repotokensd administration)");
+  repo->require_subcommand(1);
+  GlobalOptions& g = ctx.global;
+  Action& action = ctx.action;
+  auto af = std::make_shared<RepoFlags>();
+  auto* add = repo->add_subcommand("add", "add one repository to the organization");
+  add->add_option("name", af->name, "repository name")->required();
+  add->add_option("--visibility", af->visibility, "Public, Private (default) or LoginPublic")
+      ->check(CLI::IsMember({"Public", "Private", "LoginPublic"}));
+  add->callback([af, &g, &action] { action = [af, &g] { return run_add(*af, g); }; });
+  auto imf = std::make_shared<RepoFlags>();
+  auto* import = repo->add_subcommand("import", "add every repository named in FILE (one a line, # comments)");
+  import->add_option("file", imf->file, "file of repository names")->required();
+  import->add_option("--visibility", imf->visibility, "Public, Private (default) or LoginPublic")
+      ->check(CLI::IsMember({"Public", "Private", "LoginPublic"}));
+  import->add_option("--concurrency", imf->concurrency, "parallel requests (default 8)")->check(CLI::Range(1, 256));
+  import->add_option("--rate", imf->rate, "request ceiling, e.g. 100/s");
+  import->callback([imf, &g, &action] { action = [imf, &g] { return run_import(*imf, g); }; });
+}
+
+}  // namespace rt::cli

@@ -1,0 +1,47 @@
+// Connection settings of the CLI: the global options every command shares, and how they are resolved
+// (flag > environment > profile of the TOML config file > default) into client::ConnectionSettings.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "client/http_transport.h"
+#include "core/result.h"
+
+namespace rt::cli {
+
+// Exit statuses a script can rely on.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct GlobalOptions {
+  std::string api_url;         // --api-url, env CODACY_API_BASE_URL, default https://app.codacy.com
+  std::string api_token;       // --api-token, env CODACY_API_TOKEN
+  std::string api_token_file;  // --api-token-file
+  std::string ca_file;         // --ca-file
+  std::string provider;        // --provider, env REPOTOKENS_PROVIDER
+  std::string org;             // --org, env REPOTOKENS_ORG
+  std::string config_file;     // --config, env REPOTOKENS_CONFIG, default $XDG_CONFIG_HOME/repotokens/config.toml
+  std::string profile;         // --profile, env REPOTOKENS_PROFILE, else the file's default_profile
+  double timeout_seconds = 60;
+  int retries = 10;            // attempts per request, including the first
+  bool quiet = false;
+  bool verbose = false;
+};
+
+// What a command needs to talk to a server about one organization.
+struct Target {
+  client::ConnectionSettings connection;
+  std::string provider;  // validated provider code
+  std::string org;
+};
+
+// Resolves the options. A usage problem (bad provider, unreadable token file, bad config) is an error of
+// kind `invalid` whose message names the option; `need_org` demands --provider and --org.
+Result<Target> resolve_target(const GlobalOptions& options, bool need_org);
+
+// One line for the user about a failed API call, naming what to do next.
+std::string describe_error(const Error& error, const Target& target);
+
+}  // namespace rt::cli

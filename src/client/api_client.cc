@@ -1,0 +1,300 @@
+// Typed API calls: request building, the retry loop around the pacer, error mapping and JSON shapes
+// (tolerant of Codacy's extra fields and of secrets in list responses, which are never read).
+#include "client/api_client.h"
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace rt::client {
+namespace {
+
+using json = nlohmann::json;
+
+void sleep_seconds(double s) {
+  if (s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(s));
+}
+
+ErrorKind kind_for_status(long status, const std::string& message) {
+  switch (status) {
+    case 400: return ErrorKind::invalid;
+    case 401: return message.find("xpired") != std::string::npos ? ErrorKind::expired : ErrorKind::unauthorized;
+    case 403: return ErrorKind::forbidden;
+    case 404: return ErrorKind::not_found;
+    case 409: return ErrorKind::conflict;
+    case 413: return ErrorKind::too_large;
+    case 422: return ErrorKind::unprocessable;
+    case 429: return ErrorKind::throttled;
+    case 503: case 504: return ErrorKind::unavailable;
+    default: return ErrorKind::internal;
+  }
+}
+
+// The server's human message: v3 `message`, legacy `error` text, else the status alone. One line, bounded.
+std::string error_message(const HttpResponse& r) {
+  std::string message;
+  json body = json::parse(r.body, nullptr, false);
+  if (body.is_object()) {
+    if (body.contains("message") && body["message"].is_string()) message = body["message"].get<std::string>();
+    else if (body.contains("error") && body["error"].is_string()) message = body["error"].get<std::string>();
+  }
+  if (message.empty()) message = "HTTP " + std::to_string(r.status);
+  for (auto& c : message)
+    if (c == '\n' || c == '\r') c = ' ';
+  if (message.size() > 300) message.resize(300);
+  return message;
+}
+
+std::optional<UnixTime> time_field(const json& o, const char* key) {
+  if (!o.contains(key) || !o[key].is_string()) return std::nullopt;
+  return parse_rfc3339(o[key].get<std::string>());
+}
+
+std::string string_field(const json& o, const char* key) {
+  return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+}
+
+Id id_field(const json& o, const char* key) {
+  if (!o.contains(key)) return 0;
+  if (o[key].is_number_integer()) return o[key].get<Id>();
+  if (o[key].is_string()) {
+    try { return std::stoll(o[key].get<std::string>()); } catch (...) {}
+  }
+  return 0;
+}
+
+Result<json> parse_body(const HttpResponse& r) {
+  json body = json::parse(r.body, nullptr, false);
+  if (body.is_discarded()) return make_error(ErrorKind::internal, "the server sent a response that is not JSON");
+  return body;
+}
+
+// `{"data": X}` -> X; a bare object (createUserApiToken's shape) stays as it is.
+const json& unwrap(const json& body) { return body.is_object() && body.contains("data") ? body["data"] : body; }
+
+RepositorySummary to_repository(const json& item) {
+  const json& r = item.contains("repository") && item["repository"].is_object() ? item["repository"] : item;
+  RepositorySummary s;
+  s.name = string_field(r, "name");
+  s.full_path = string_field(r, "fullPath");
+  s.visibility = string_field(r, "visibility");
+  s.permission = string_field(r, "permission");
+  return s;
+}
+
+CreatedToken to_created(const json& d) {
+  return CreatedToken{id_field(d, "id"), string_field(d, "token"), string_field(d, "name"), time_field(d, "expiresAt")};
+}
+
+std::string query_escape(const std::string& s) { return encode_path_segment(s); }
+
+}  // namespace
+
+ApiClient::ApiClient(const ConnectionSettings& settings, Pacer& pacer, ClientStats& stats)
+    : settings_(settings),
+      pacer_(pacer),
+      stats_(stats),
+      transport_(settings),
+      retry_(std::max(1, settings.max_attempts)),
+      random_(std::random_device{}()) {}
+
+Result<HttpResponse> ApiClient::call(const std::string& method, const std::string& path, const std::string& json_body) {
+  std::vector<std::string> headers{"Accept: application/json"};
+  if (!settings_.api_token.empty()) headers.push_back("api-token: " + settings_.api_token);
+  if (!json_body.empty()) headers.push_back("Content-Type: application/json");
+  const std::string url = settings_.api_url + "/api/v3" + path;
+  for (int attempt = 1;; ++attempt) {
+    if (attempt > 1) stats_.retries++;
+    sleep_seconds(pacer_.reserve(steady_seconds()) - steady_seconds());
+    auto response = transport_.perform(method, url, headers, json_body);
+    if (!response.ok()) {
+      stats_.transport_errors++;
+      if (!retry_.may_retry(attempt))
+        return make_error(ErrorKind::unavailable, "cannot reach " + settings_.api_url + ": " + response.error().message);
+      sleep_seconds(retry_.delay(attempt, std::nullopt, random_));
+      continue;
+    }
+    stats_.requests++;
+    const HttpResponse& r = response.value();
+    const double now = steady_seconds();
+    const std::string policy = r.header("ratelimit-policy"), limit = r.header("ratelimit");
+    pacer_.observe(now, policy, limit);
+    if (is_throttle_status(r.status)) {
+      stats_.refused++;
+      auto retry_after = parse_retry_after(r.header("retry-after"), SystemClock().now());
+      double wait = retry_.delay(attempt, retry_after, random_);
+      pacer_.on_throttled(now, wait, !policy.empty() || !limit.empty());
+      if (!retry_.may_retry(attempt))
+        return make_error(kind_for_status(r.status, ""), "the server is still refusing after " +
+                                                             std::to_string(attempt) + " attempts (HTTP " +
+                                                             std::to_string(r.status) + ")");
+      sleep_seconds(wait);
+      continue;
+    }
+    if (r.status >= 500 && r.status != 501 && retry_.may_retry(attempt)) {  // e.g. 500/502 while restarting
+      sleep_seconds(retry_.delay(attempt, std::nullopt, random_));
+      continue;
+    }
+    if (r.status >= 400) {
+      std::string message = error_message(r);
+      return make_error(kind_for_status(r.status, message), message);
+    }
+    pacer_.on_success();
+    return std::move(response).value();
+  }
+}
+
+std::string ApiClient::repo_path(const std::string& provider, const std::string& org, const std::string& repo) const {
+  return "/organizations/" + encode_path_segment(provider) + "/" + encode_path_segment(org) + "/repositories/" +
+         encode_path_segment(repo);
+}
+
+Result<UserInfo> ApiClient::get_user() {
+  RT_TRY(auto r, call("GET", "/user"));
+  RT_TRY(auto body, parse_body(r));
+  const json& d = unwrap(body);
+  return UserInfo{id_field(d, "id"), string_field(d, "name"), d.value("isAdmin", false)};
+}
+
+Result<OrganizationInfo> ApiClient::get_organization(const std::string& provider, const std::string& org) {
+  RT_TRY(auto r, call("GET", "/organizations/" + encode_path_segment(provider) + "/" + encode_path_segment(org)));
+  RT_TRY(auto body, parse_body(r));
+  const json& d = unwrap(body);
+  OrganizationInfo info{provider, org, ""};
+  if (d.contains("organization") && d["organization"].is_object()) info.name = string_field(d["organization"], "name");
+  if (info.name.empty()) info.name = org;
+  if (d.contains("membership") && d["membership"].is_object()) info.role = string_field(d["membership"], "userRole");
+  return info;
+}
+
+Result<ApiClient::RepositoryPage> ApiClient::list_repositories_page(const std::string& provider, const std::string& org,
+                                                                    const std::optional<std::string>& cursor,
+                                                                    const std::string& search, int limit) {
+  std::string path = "/organizations/" + encode_path_segment(provider) + "/" + encode_path_segment(org) +
+                     "/repositories?limit=" + std::to_string(limit);
+  if (cursor) path += "&cursor=" + query_escape(*cursor);
+  if (!search.empty()) path += "&search=" + query_escape(search);
+  RT_TRY(auto r, call("GET", path));
+  RT_TRY(auto body, parse_body(r));
+  RepositoryPage page;
+  if (body.contains("data") && body["data"].is_array())
+    for (const auto& item : body["data"]) page.items.push_back(to_repository(item));
+  if (body.contains("pagination") && body["pagination"].is_object()) {
+    std::string next = string_field(body["pagination"], "cursor");
+    if (!next.empty()) page.cursor = next;
+  }
+  return page;
+}
+
+Status ApiClient::for_each_repository(const std::string& provider, const std::string& org, const std::string& search,
+                                      const std::function<void(const RepositorySummary&)>& visit) {
+  std::optional<std::string> cursor;
+  for (int pages = 0; pages < 1'000'000; ++pages) {
+    RT_TRY(auto page, list_repositories_page(provider, org, cursor, search));
+    for (const auto& repo : page.items) visit(repo);
+    if (!page.cursor || page.items.empty() || page.cursor == cursor) return ok_status();
+    cursor = page.cursor;
+  }
+  return make_error(ErrorKind::internal, "the repository listing did not end");
+}
+
+Result<std::vector<RepositoryTokenInfo>> ApiClient::list_repository_tokens(const std::string& provider,
+                                                                           const std::string& org,
+                                                                           const std::string& repo) {
+  std::vector<RepositoryTokenInfo> tokens;
+  std::optional<std::string> cursor;
+  for (int pages = 0; pages < 10'000; ++pages) {
+    std::string path = repo_path(provider, org, repo) + "/tokens?limit=100";
+    if (cursor) path += "&cursor=" + query_escape(*cursor);
+    RT_TRY(auto r, call("GET", path));
+    RT_TRY(auto body, parse_body(r));
+    if (body.contains("data") && body["data"].is_array()) {
+      for (const auto& t : body["data"])  // a "token" field, if a server sends one, is deliberately not read
+        tokens.push_back({id_field(t, "id"), string_field(t, "name"), time_field(t, "createdAt"),
+                          time_field(t, "expiresAt"), time_field(t, "lastUsedAt")});
+    }
+    std::string next;
+    if (body.contains("pagination") && body["pagination"].is_object()) next = string_field(body["pagination"], "cursor");
+    if (next.empty() || next == cursor) break;
+    cursor = next;
+  }
+  return tokens;
+}
+
+Result<CreatedToken> ApiClient::create_repository_token(const std::string& provider, const std::string& org,
+                                                        const std::string& repo, const std::optional<std::string>& name,
+                                                        std::optional<UnixTime> expires_at) {
+  json body = json::object();
+  if (name) body["name"] = *name;
+  if (expires_at) body["expiresAt"] = format_rfc3339(*expires_at);
+  RT_TRY(auto r, call("POST", repo_path(provider, org, repo) + "/tokens", body.dump()));
+  RT_TRY(auto parsed, parse_body(r));
+  CreatedToken t = to_created(unwrap(parsed));
+  if (t.secret.empty()) return make_error(ErrorKind::internal, "the server's reply to a token creation held no token");
+  if (t.name.empty() && name) t.name = *name;
+  return t;
+}
+
+Status ApiClient::delete_repository_token(const std::string& provider, const std::string& org, const std::string& repo,
+                                          Id id) {
+  auto r = call("DELETE", repo_path(provider, org, repo) + "/tokens/" + std::to_string(id));
+  if (!r.ok() && r.error().kind == ErrorKind::not_found && r.error().message.find("oken") != std::string::npos)
+    return ok_status();  // already gone (e.g. a retried delete whose first attempt went through)
+  if (!r.ok()) return r.error();
+  return ok_status();
+}
+
+Result<OrganizationInfo> ApiClient::add_organization(const std::string& provider, const std::string& name) {
+  RT_TRY(auto r, call("POST", "/organizations", json{{"provider", provider}, {"name", name}}.dump()));
+  RT_TRY(auto body, parse_body(r));
+  const json& d = unwrap(body);
+  return OrganizationInfo{provider, string_field(d, "name"), "admin"};
+}
+
+Result<RepositorySummary> ApiClient::add_repository(const std::string& provider, const std::string& org,
+                                                    const std::string& name, const std::string& visibility) {
+  json body{{"provider", provider}, {"repositoryFullPath", org + "/" + name}};
+  if (!visibility.empty()) body["visibility"] = visibility;
+  RT_TRY(auto r, call("POST", "/repositories", body.dump()));
+  RT_TRY(auto parsed, parse_body(r));
+  return to_repository(unwrap(parsed));
+}
+
+Result<UserInfo> ApiClient::create_user(const std::string& name, const std::string& email, bool is_admin) {
+  json body{{"name", name}, {"isAdmin", is_admin}};
+  if (!email.empty()) body["email"] = email;
+  RT_TRY(auto r, call("POST", "/admin/users", body.dump()));
+  RT_TRY(auto parsed, parse_body(r));
+  const json& d = unwrap(parsed);
+  return UserInfo{id_field(d, "id"), string_field(d, "name"), d.value("isAdmin", false)};
+}
+
+Result<CreatedToken> ApiClient::issue_user_token(Id user_id, std::optional<UnixTime> expires_at) {
+  json body = json::object();
+  if (expires_at) body["expiresAt"] = format_rfc3339(*expires_at);
+  RT_TRY(auto r, call("POST", "/admin/users/" + std::to_string(user_id) + "/tokens", body.dump()));
+  RT_TRY(auto parsed, parse_body(r));
+  CreatedToken t = to_created(unwrap(parsed));
+  if (t.secret.empty()) return make_error(ErrorKind::internal, "the server's reply held no token");
+  return t;
+}
+
+Status ApiClient::set_member_role(const std::string& provider, const std::string& org, Id user_id,
+                                  const std::string& role) {
+  std::string path = "/organizations/" + encode_path_segment(provider) + "/" + encode_path_segment(org) + "/people/" +
+                     std::to_string(user_id);
+  RT_TRY(auto r, call("PUT", path, json{{"role", role}}.dump()));
+  (void)r;
+  return ok_status();
+}
+
+Status ApiClient::grant_repository_permission(const std::string& provider, const std::string& org,
+                                              const std::string& repo, Id user_id, const std::string& permission) {
+  RT_TRY(auto r, call("PUT", repo_path(provider, org, repo) + "/people/" + std::to_string(user_id),
+                      json{{"permission", permission}}.dump()));
+  (void)r;
+  return ok_status();
+}
+
+}  // namespace rt::client

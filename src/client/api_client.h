@@ -1,0 +1,123 @@
+// Typed calls for the API.md endpoints the CLI uses, over one HttpTransport per worker, with the shared
+// Pacer in front of every request and the one RetryPolicy behind it. Errors come back as rt::Error whose
+// message is the server's own `message` (or a one-line transport failure), never a JSON dump or a secret.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "client/http_transport.h"
+#include "client/pacer.h"
+#include "client/retry_policy.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace rt::client {
+
+using Id = std::int64_t;
+
+struct UserInfo {
+  Id id = 0;
+  std::string name;
+  bool is_admin = false;
+};
+
+struct OrganizationInfo {
+  std::string provider;
+  std::string name;
+  std::string role;  // "admin" | "member" | "" when the server did not say
+};
+
+// A repository as listed; only the fields the CLI needs (servers may send many more).
+struct RepositorySummary {
+  std::string name;
+  std::string full_path;
+  std::string visibility;
+  std::string permission;
+};
+
+// A repository token as listed: never the secret, even when a server's list includes it.
+struct RepositoryTokenInfo {
+  Id id = 0;
+  std::string name;
+  std::optional<UnixTime> created_at;
+  std::optional<UnixTime> expires_at;
+  std::optional<UnixTime> last_used_at;
+  bool live_at(UnixTime now) const { return !expires_at || *expires_at > now; }
+};
+
+// What a create returns: the only time the secret exists outside the server.
+struct CreatedToken {
+  Id id = 0;
+  std::string secret;
+  std::string name;
+  std::optional<UnixTime> expires_at;
+};
+
+// Counters shared by every client of a run (for progress lines and benchmarks).
+struct ClientStats {
+  std::atomic<std::uint64_t> requests{0};   // responses received, any status
+  std::atomic<std::uint64_t> refused{0};    // 429/503/504 responses
+  std::atomic<std::uint64_t> retries{0};    // attempts beyond the first
+  std::atomic<std::uint64_t> transport_errors{0};
+};
+
+class ApiClient {
+ public:
+  // `settings`, `pacer` and `stats` are shared by the workers of a run and outlive the client.
+  ApiClient(const ConnectionSettings& settings, Pacer& pacer, ClientStats& stats);
+
+  Result<UserInfo> get_user();
+  Result<OrganizationInfo> get_organization(const std::string& provider, const std::string& org);
+
+  // One page of an organization's repositories, and the cursor of the next (nullopt on the last page).
+  struct RepositoryPage {
+    std::vector<RepositorySummary> items;
+    std::optional<std::string> cursor;
+  };
+  Result<RepositoryPage> list_repositories_page(const std::string& provider, const std::string& org,
+                                                const std::optional<std::string>& cursor, const std::string& search,
+                                                int limit = 100);
+  // Walks every page, calling `visit` per repository in server order.
+  Status for_each_repository(const std::string& provider, const std::string& org, const std::string& search,
+                             const std::function<void(const RepositorySummary&)>& visit);
+
+  // All of a repository's tokens (every page), newest first as the server sends them.
+  Result<std::vector<RepositoryTokenInfo>> list_repository_tokens(const std::string& provider, const std::string& org,
+                                                                  const std::string& repo);
+  Result<CreatedToken> create_repository_token(const std::string& provider, const std::string& org,
+                                               const std::string& repo, const std::optional<std::string>& name,
+                                               std::optional<UnixTime> expires_at);
+  Status delete_repository_token(const std::string& provider, const std::string& org, const std::string& repo, Id id);
+
+  // repotokensd administration (API.md "repotokens extensions") and Codacy's addOrganization/addRepository.
+  Result<OrganizationInfo> add_organization(const std::string& provider, const std::string& name);
+  Result<RepositorySummary> add_repository(const std::string& provider, const std::string& org,
+                                           const std::string& name, const std::string& visibility);
+  Result<UserInfo> create_user(const std::string& name, const std::string& email, bool is_admin);
+  Result<CreatedToken> issue_user_token(Id user_id, std::optional<UnixTime> expires_at);
+  Status set_member_role(const std::string& provider, const std::string& org, Id user_id, const std::string& role);
+  Status grant_repository_permission(const std::string& provider, const std::string& org, const std::string& repo,
+                                     Id user_id, const std::string& permission);
+
+  // The raw call with pacing and retries, for the typed calls above. `path` is under /api/v3.
+  Result<HttpResponse> call(const std::string& method, const std::string& path, const std::string& json_body = {});
+
+ private:
+  std::string repo_path(const std::string& provider, const std::string& org, const std::string& repo) const;
+
+  const ConnectionSettings& settings_;
+  Pacer& pacer_;
+  ClientStats& stats_;
+  HttpTransport transport_;
+  RetryPolicy retry_;
+  std::mt19937_64 random_;
+};
+
+}  // namespace rt::client

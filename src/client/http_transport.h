@@ -1,0 +1,52 @@
+// One HTTP connection (a libcurl easy handle) used by one worker thread: keep-alive reuse, TLS verification
+// always on (optionally with a private CA bundle), proxies from the environment, connect and total timeouts.
+// It only moves bytes; retries, pacing and JSON live in api_client.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+
+namespace rt::client {
+
+struct ConnectionSettings {
+  std::string api_url = "https://app.codacy.com";  // scheme://host[:port][/prefix], no trailing slash
+  std::string api_token;                           // account API token, sent as `api-token`
+  std::string ca_file;                             // extra trust anchors (PEM); empty = system store
+  long connect_timeout_ms = 10'000;
+  long request_timeout_ms = 60'000;
+  int max_attempts = 10;  // per request, including the first
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in arrival order
+  // Value of the first header with this lower-case name, or "" when absent.
+  std::string header(std::string_view lower_name) const;
+};
+
+class HttpTransport {
+ public:
+  explicit HttpTransport(const ConnectionSettings& settings);
+  ~HttpTransport();
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
+
+  // Sends one request to `url` (absolute). Any HTTP status is a success here; only a failure to get a
+  // response (refused, reset, timeout, TLS) is an error, of kind `unavailable`, whose message says what
+  // happened and never contains a header value.
+  Result<HttpResponse> perform(const std::string& method, const std::string& url,
+                               const std::vector<std::string>& headers, const std::string& body);
+
+ private:
+  const ConnectionSettings& settings_;
+  void* curl_;  // CURL*, kept so the connection is reused
+};
+
+// Percent-encodes one path segment (RFC 3986 unreserved characters pass through).
+std::string encode_path_segment(std::string_view segment);
+
+}  // namespace rt::client
