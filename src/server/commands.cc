@@ -17,6 +17,7 @@ namespace rt::server {
 namespace {
 
 int fail(const std::string& message) {
+  flush_logs();
   std::fprintf(stderr, "repotokensd: %s\n", message.c_str());
   return 1;
 }
@@ -57,6 +58,7 @@ int run_serve(const ServeConfig& config) {
   }  // the server stops first, then the Service flushes pending lastUsedAt into the still-open store
   backend->reset();
   log_info("stopped");
+  flush_logs();
   return 0;
 }
 

@@ -9,6 +9,8 @@
 namespace rt::server {
 
 void init_logging(bool json, std::string_view level);
+// Writes out buffered lines (access lines are batched; see log.cc).
+void flush_logs();
 
 void log_info(std::string_view message);
 void log_warn(std::string_view message);
