@@ -140,7 +140,7 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
   c.rate_limit_per_address = number_option("rate-limit-per-address", get("rate-limit-per-address"), 0, 1e9);
   c.rate_burst_per_address =
       static_cast<int>(integer_option("rate-burst-per-address", get("rate-burst-per-address"), 1, 1000000000));
-  c.throttle_status = static_cast<int>(integer_option("throttle-status", get("throttle-status"), 429, 503));
+  c.throttle_status = static_cast<int>(integer_option("throttle-status", get("throttle-status"), 100, 599));
   if (c.throttle_status != 429 && c.throttle_status != 503) bad_value("throttle-status", get("throttle-status"), "429 or 503");
   c.max_body = static_cast<std::uint64_t>(integer_option("max-body", get("max-body"), 1, std::int64_t{1} << 40));
   c.max_connections = static_cast<int>(integer_option("max-connections", get("max-connections"), 1, 10000000));
