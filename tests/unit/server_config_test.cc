@@ -1,0 +1,89 @@
+// Option layering of `repotokensd serve`: flag > REPOTOKENS_* environment > TOML file > default, and
+// bad values refused with exit status 2 wherever they come from.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <vector>
+
+#include "server/config.h"
+#include "server/json_io.h"
+
+namespace rt::server {
+namespace {
+
+std::optional<int> parse(std::vector<std::string> args, Invocation& out) {
+  args.insert(args.begin(), "repotokensd");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data(), out);
+}
+
+class ServerConfig : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "/server_config_test.toml";
+    std::ofstream(path_) << "rate_limit_per_token = 7\nrate_burst = 70\nlisten = \"127.0.0.1:9000\"\n"
+                            "log_format = \"json\"\n";
+  }
+  void TearDown() override {
+    unsetenv("REPOTOKENS_RATE_BURST");
+    unsetenv("REPOTOKENS_THREADS");
+    std::remove(path_.c_str());
+  }
+  std::string path_;
+};
+
+TEST_F(ServerConfig, DefaultsApply) {
+  Invocation inv;
+  ASSERT_FALSE(parse({"serve"}, inv));
+  EXPECT_EQ(inv.serve.db, "sqlite:./repotokens.db");
+  EXPECT_EQ(inv.serve.listen_port, 8080);
+  EXPECT_EQ(inv.serve.rate_burst, 1000);
+  EXPECT_EQ(inv.serve.throttle_status, 429);
+  EXPECT_EQ(inv.serve.max_body, 1048576u);
+}
+
+TEST_F(ServerConfig, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
+  setenv("REPOTOKENS_RATE_BURST", "80", 1);
+  Invocation inv;
+  ASSERT_FALSE(parse({"serve", "--config", path_, "--listen", "127.0.0.1:0"}, inv));
+  EXPECT_EQ(inv.serve.listen_port, 0);             // flag over file
+  EXPECT_EQ(inv.serve.rate_burst, 80);             // environment over file
+  EXPECT_DOUBLE_EQ(inv.serve.rate_limit_per_token, 7);  // file over default
+  EXPECT_TRUE(inv.serve.log_json);
+  EXPECT_EQ(inv.serve.store_threads, 64);          // default
+}
+
+TEST_F(ServerConfig, BadValuesExitTwoFromAnySource) {
+  Invocation inv;
+  EXPECT_EQ(parse({"serve", "--threads", "abc"}, inv), 2);
+  EXPECT_EQ(parse({"serve", "--throttle-status", "500"}, inv), 2);
+  EXPECT_EQ(parse({"serve", "--listen", "nohostport"}, inv), 2);
+  EXPECT_EQ(parse({"serve", "--no-such-option"}, inv), 2);
+  setenv("REPOTOKENS_THREADS", "0", 1);
+  EXPECT_EQ(parse({"serve"}, inv), 2);
+  std::ofstream(path_) << "unknown_key = 1\n";
+  unsetenv("REPOTOKENS_THREADS");
+  EXPECT_EQ(parse({"serve", "--config", path_}, inv), 2);
+}
+
+TEST_F(ServerConfig, AdminCreateUser) {
+  Invocation inv;
+  ASSERT_FALSE(parse({"admin", "create-user", "--db", "sqlite:x.db", "--name", "root", "--instance-admin"}, inv));
+  EXPECT_EQ(inv.command, Command::create_user);
+  EXPECT_EQ(inv.admin.name, "root");
+  EXPECT_TRUE(inv.admin.instance_admin);
+  EXPECT_FALSE(inv.admin.email);
+  EXPECT_EQ(parse({"admin", "create-user", "--db", "sqlite:x.db"}, inv), 2);  // --name is required
+}
+
+TEST(ServerQuery, DecodesValuesAndFindsKeys) {
+  EXPECT_EQ(query_param("limit=5&search=a%20b+c", "search"), "a b c");
+  EXPECT_EQ(query_param("limit=5&search=x", "limit"), "5");
+  EXPECT_EQ(query_param("limit=5", "cursor"), std::nullopt);
+  EXPECT_EQ(query_param("flag&x=1", "flag"), "");
+}
+
+}  // namespace
+}  // namespace rt::server
