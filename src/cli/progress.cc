@@ -108,7 +108,7 @@ void Progress::finish() {
     draw_locked(true);
     std::fputs("\n", stderr);
     bar_visible_ = false;
-  } else if (done_ > 0) {
+  } else if (done_ > 0 && done_ < total_) {  // a complete run's last line was drawn by item_done
     draw_locked(true);
   }
 }
