@@ -125,7 +125,7 @@ Connection::~Connection() {
 Result<Rows> Connection::start(std::string_view sql, const Value* first, const Value* last) {
   CachedStatement* cached = nullptr;
   sqlite3_stmt* stmt = nullptr;
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);
   if (it != cache_.end() && !it->second.in_use) {
     cached = &it->second;
     stmt = cached->stmt;

@@ -123,7 +123,12 @@ class Connection {
 
   sqlite3* db_;
   std::string path_;
-  std::unordered_map<std::string, CachedStatement> cache_;  // nodes are stable: Rows keep pointers
+  // Looked up by string_view without building a string. Nodes are stable: Rows keep pointers into it.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, CachedStatement, TextHash, std::equal_to<>> cache_;
 };
 
 }  // namespace rt::sqlite

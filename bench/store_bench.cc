@@ -1,0 +1,190 @@
+// Store micro-benchmarks on a real SQLite file (synchronous=FULL, so every acknowledged write is durable):
+//  - create_repository_token from 64 threads, group commit versus one transaction per write;
+//  - list_repositories page 1 versus a page past the 90,000th of 100,000 repositories (keyset cost).
+// Run: build-*/bench/store_bench  (files go to $TMPDIR; each run starts from a fresh database).
+#include <benchmark/benchmark.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store.h"
+
+namespace {
+
+constexpr int kWriters = 64;
+constexpr int kTokenRepositories = 2000;  // enough that no repository reaches 100 live tokens
+constexpr int kListRepositories = 100'000;
+constexpr rt::UnixTime kNow = 1'800'000'000;
+
+std::filesystem::path fresh_dir() {
+  std::random_device rd;
+  auto dir = std::filesystem::temp_directory_path() / ("repotokens-bench-" + std::to_string(rd()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+template <class T>
+T must(rt::Result<T> r) {
+  if (!r.ok()) throw std::runtime_error(r.error().message);
+  return std::move(r).value();
+}
+
+rt::AuditEvent audit(rt::Id org_id, const char* action) {
+  return rt::AuditEvent{.org_id = org_id, .at = kNow, .actor = "user:bench", .action = action, .target = "bench"};
+}
+
+// --- token creation ---------------------------------------------------------------------------------------
+
+struct TokenWorld {
+  std::filesystem::path dir;
+  std::unique_ptr<rt::Store> store;
+  rt::Id org_id = 0;
+  std::vector<rt::Id> repositories;
+  std::atomic<std::uint64_t> next{0};
+  std::atomic<int> failures{0};
+};
+TokenWorld* token_world = nullptr;
+
+void setup_tokens(const benchmark::State& state) {
+  auto* w = new TokenWorld;
+  w->dir = fresh_dir();
+  const std::string url = "sqlite:" + (w->dir / "bench.db").string();
+  {
+    // Populate with group commit and many threads (fast), then reopen in the mode under test.
+    auto store = must(rt::open_store(url));
+    rt::User u = must(store->create_user(rt::NewUser{.name = "bench"}));
+    w->org_id = must(store->create_organization(rt::NewOrganization{.name = "bench"}, u.id, audit(0, "org"))).id;
+    w->repositories.resize(kTokenRepositories);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kWriters; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = t; i < kTokenRepositories; i += kWriters)
+          w->repositories[i] = must(store->create_repository(
+              rt::NewRepository{.org_id = w->org_id, .name = "repo-" + std::to_string(i)}, audit(w->org_id, "repo"))).id;
+      });
+    for (auto& th : threads) th.join();
+  }
+  w->store = must(rt::open_store(url, rt::StoreOptions{.group_commit = state.range(0) != 0}));
+  token_world = w;
+}
+
+void teardown_tokens(const benchmark::State&) {
+  token_world->store.reset();
+  std::filesystem::remove_all(token_world->dir);
+  delete token_world;
+  token_world = nullptr;
+}
+
+void BM_CreateRepositoryToken(benchmark::State& state) {
+  TokenWorld& w = *token_world;
+  std::size_t k = static_cast<std::size_t>(state.thread_index()) * 37;
+  for (auto _ : state) {
+    std::uint64_t n = w.next.fetch_add(1);
+    rt::NewRepositoryToken token{.repository_id = w.repositories[k++ % w.repositories.size()],
+                                 .name = "t" + std::to_string(n), .hash = {}, .created_at = kNow,
+                                 .expires_at = kNow + 86400};
+    for (std::size_t i = 0; i < token.hash.size(); ++i) token.hash[i] = static_cast<std::uint8_t>(n >> (8 * (i % 8)) ^ i);
+    auto r = w.store->create_repository_token(token, kNow, rt::kMaxLiveTokensPerRepository,
+                                              audit(w.org_id, "repository.token.create"));
+    if (!r.ok()) ++w.failures;
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) state.counters["failures"] = w.failures.load();
+}
+// Arg 1: group commit; arg 0: one transaction (and one fsync) per write, the baseline.
+BENCHMARK(BM_CreateRepositoryToken)
+    ->ArgName("group_commit")
+    ->Arg(1)
+    ->Arg(0)
+    ->Threads(kWriters)
+    ->Iterations(200)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond)
+    ->Setup(setup_tokens)
+    ->Teardown(teardown_tokens);
+
+// --- keyset listing -------------------------------------------------------------------------------------
+
+struct ListWorld {
+  std::filesystem::path dir;
+  std::unique_ptr<rt::Store> store;
+  rt::Id org_id = 0;
+};
+ListWorld* list_world = nullptr;
+
+// The listing world is shared by both runs; its files go when the program ends.
+struct ListWorldCleanup {
+  ~ListWorldCleanup() {
+    if (!list_world) return;
+    list_world->store.reset();
+    std::filesystem::remove_all(list_world->dir);
+    delete list_world;
+  }
+} list_world_cleanup;
+
+std::string list_name(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "repo-%06d", i % 1'000'000);
+  return buf;
+}
+
+// The store has no bulk-load call, so the fixture writes 100,000 repositories straight into the file in
+// one transaction (bound parameters, the store's own schema), then opens the store on it.
+void bulk_load(const std::filesystem::path& db, rt::Id org_id) {
+  sqlite3* raw = nullptr;
+  sqlite3_open(db.c_str(), &raw);
+  sqlite3_exec(raw, "BEGIN", nullptr, nullptr, nullptr);
+  sqlite3_stmt* insert = nullptr;
+  sqlite3_prepare_v2(raw,
+                     "INSERT INTO repositories(org_id, name, visibility, remote_identifier, languages, created_at,"
+                     " updated_at) VALUES (?1, ?2, 'Private', ?2, '[]', 1, 1)",
+                     -1, &insert, nullptr);
+  for (int i = 0; i < kListRepositories; ++i) {
+    std::string name = list_name(i);
+    sqlite3_bind_int64(insert, 1, org_id);
+    sqlite3_bind_text(insert, 2, name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_step(insert);
+    sqlite3_reset(insert);
+  }
+  sqlite3_finalize(insert);
+  sqlite3_exec(raw, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+}
+
+void setup_list(const benchmark::State&) {
+  if (list_world) return;  // built once, shared by both positions
+  auto* w = new ListWorld;
+  w->dir = fresh_dir();
+  const auto db = w->dir / "list.db";
+  {
+    auto store = must(rt::open_store("sqlite:" + db.string()));
+    rt::User u = must(store->create_user(rt::NewUser{.name = "bench"}));
+    w->org_id = must(store->create_organization(rt::NewOrganization{.name = "bench"}, u.id, audit(0, "org"))).id;
+  }
+  bulk_load(db, w->org_id);
+  w->store = must(rt::open_store("sqlite:" + db.string()));
+  list_world = w;
+}
+
+void BM_ListRepositories(benchmark::State& state) {
+  ListWorld& w = *list_world;
+  rt::RepositoryQuery query{.org_id = w.org_id, .limit = 100};
+  if (state.range(0) > 0) query.after_name = list_name(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    auto page = must(w.store->list_repositories(query));
+    if (page.items.size() != 100 || page.total != kListRepositories) state.SkipWithError("unexpected page");
+    benchmark::DoNotOptimize(page);
+  }
+}
+// Arg 0: page 1; arg 90000: the page after the 90,000th repository.
+BENCHMARK(BM_ListRepositories)->ArgName("after")->Arg(0)->Arg(90'000)->Unit(benchmark::kMicrosecond)->Setup(setup_list);
+
+}  // namespace
