@@ -2,6 +2,7 @@
 // or "postgresql://..."), so the rest of the server never names a backend.
 #include <string_view>
 
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
@@ -21,7 +22,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 Result<std::unique_ptr<Store>> open_store(const std::string& url, const StoreOptions& options) {
   std::string_view text = url;
   if (starts_with(text, "postgresql://") || starts_with(text, "postgres://"))
-    return make_error(ErrorKind::invalid, "PostgreSQL support is not built yet; use sqlite:PATH");
+    return open_postgres_store(url, options);
   if (starts_with(text, "sqlite:")) {
     std::string_view path = text.substr(7);
     // Accept the URI-ish spelling sqlite://PATH too: sqlite:///abs/path and sqlite://rel/path.

@@ -1,0 +1,95 @@
+// The PostgreSQL implementation of Store, for several repotokensd nodes sharing one database: a pool of
+// libpq connections (StoreOptions::read_connections), prepared statements, and transactions that keep the
+// rules true across nodes (creating a repository token locks the repository row first). The methods are
+// split by concern over pg_{users,organizations,repositories,tokens}.cc; pg_rows.h holds the decoders.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/postgres/pool.h"
+#include "store/store.h"
+
+namespace rt::postgres {
+
+class PostgresStore;
+
+}  // namespace rt::postgres
+
+namespace rt {
+
+// Opens a store on `url` (postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?PARAMS], or postgres://...).
+// With options.create_if_missing (the default) it applies missing migrations (safe when several nodes
+// start at once); without, it refuses a schema that is not exactly current (what `admin check` and a
+// node that must not migrate want). `unavailable` when the server cannot be reached or the schema is
+// newer than this build; the message never shows a password.
+Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url, const StoreOptions& options);
+
+// The schema version this build of the PostgreSQL store expects (equal to SQLite's).
+int postgres_schema_version();
+
+}  // namespace rt
+
+namespace rt::postgres {
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(std::unique_ptr<Pool> pool) : pool_(std::move(pool)) {}
+
+  Result<User> create_user(const NewUser& user) override;
+  Result<User> get_user(Id user_id) override;
+  Result<AccountToken> create_account_token(Id user_id, const SecretHash& hash, UnixTime created_at,
+                                            std::optional<UnixTime> expires_at) override;
+  Result<AccountTokenOwner> find_account_token(const SecretHash& hash) override;
+  Result<Page<AccountToken>> list_account_tokens(Id user_id, std::optional<Id> before_id, int limit) override;
+  Status delete_account_token(Id user_id, Id token_id) override;
+
+  Result<Organization> create_organization(const NewOrganization& org, Id creator, const AuditEvent& audit) override;
+  Result<Organization> get_organization(Provider provider, const std::string& name) override;
+  Result<Organization> get_organization_by_id(Id org_id) override;
+  Result<Page<OrganizationMembership>> list_organizations(Id user_id, bool all, std::optional<Provider> provider,
+                                                          std::optional<Id> after_id, int limit) override;
+  Status set_token_policy(Id org_id, const TokenPolicy& policy, const AuditEvent& audit) override;
+  Result<std::optional<OrgRole>> get_role(Id org_id, Id user_id) override;
+  Status set_member(Id org_id, Id user_id, OrgRole role, const AuditEvent& audit) override;
+  Status remove_member(Id org_id, Id user_id, const AuditEvent& audit) override;
+  Result<Page<Member>> list_members(Id org_id, const std::string& search, std::optional<Id> after_user_id,
+                                    int limit) override;
+
+  Result<Repository> create_repository(const NewRepository& repo, const AuditEvent& audit) override;
+  Result<Repository> get_repository(Id org_id, const std::string& name) override;
+  Result<Repository> get_repository_by_id(Id repository_id) override;
+  Result<Page<RepositoryView>> list_repositories(const RepositoryQuery& query) override;
+  Status delete_repository(Id repository_id, const AuditEvent& audit) override;
+  Result<std::optional<Permission>> get_permission(Id repository_id, Id user_id) override;
+  Status set_permission(Id repository_id, Id user_id, Permission permission, const AuditEvent& audit) override;
+
+  Result<RepositoryToken> create_repository_token(const NewRepositoryToken& token, UnixTime now, int max_live,
+                                                  const AuditEvent& audit) override;
+  Result<RepositoryToken> find_repository_token(const SecretHash& hash) override;
+  Result<Page<RepositoryToken>> list_repository_tokens(Id repository_id, std::optional<Id> before_id,
+                                                       int limit) override;
+  Result<int> delete_repository_tokens(Id repository_id, std::span<const Id> ids, const AuditEvent& audit) override;
+  Status record_last_use(std::span<const LastUse> uses) override;
+
+  Status append_audit(const AuditEvent& event) override;
+  Result<Page<AuditEvent>> list_audit(const AuditQuery& query) override;
+
+ private:
+  template <class T, class F>
+  Result<T> read(F&& fn) {
+    return pool_->run<T>(std::forward<F>(fn));
+  }
+  template <class T, class F>
+  Result<T> snapshot(F&& fn) {
+    return pool_->transaction<T>(std::forward<F>(fn), TxMode::read_snapshot);
+  }
+  template <class T, class F>
+  Result<T> write(F&& fn) {
+    return pool_->transaction<T>(std::forward<F>(fn), TxMode::read_write);
+  }
+
+  std::unique_ptr<Pool> pool_;
+};
+
+}  // namespace rt::postgres
