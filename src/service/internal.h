@@ -29,6 +29,16 @@ auto timed(const char* op, F&& f) {
   return result;
 }
 
+// A store read through a TtlCache: a hit skips the store; a successful read is remembered.
+template <class Cache, class Key, class F>
+auto cached(Cache& cache, const Key& key, F&& read, const char* op) -> decltype(read()) {
+  if (auto hit = cache.get(key)) return std::move(*hit);
+  auto loaded = Cache::SteadyClock::now();
+  auto result = timed(op, read);
+  if (result.ok()) cache.put(key, result.value(), loaded);
+  return result;
+}
+
 // Only an account token (a user) may do this.
 Status require_user(const Principal& p);
 

@@ -3,6 +3,7 @@
 #include "service/service.h"
 
 #include <charconv>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -64,7 +65,11 @@ Service::Service(Store& store, const SecretHasher& hasher, const Clock& clock, R
       random_(random),
       limiter_(limiter),
       options_(std::move(options)),
-      cursors_(hasher) {
+      cursors_(hasher),
+      account_tokens_(std::chrono::milliseconds(options_.cache_ttl_ms)),
+      repository_tokens_(std::chrono::milliseconds(options_.cache_ttl_ms)),
+      organizations_(std::chrono::milliseconds(options_.cache_ttl_ms)),
+      repositories_(std::chrono::milliseconds(options_.cache_ttl_ms)) {
   metrics::describe("repotokens_auth_failures_total", "counter", "Refused credentials by reason.");
   metrics::describe("repotokens_rate_limited_total", "counter", "Requests refused by a rate limit, by scope.");
   metrics::describe("repotokens_tokens_created_total", "counter", "Tokens issued, by kind.");
@@ -105,7 +110,8 @@ Result<Principal> Service::authenticate(const Credentials& c) {
   const UnixTime now = clock_.now();
   Principal p;
   if (use_account) {
-    auto found = timed("find_account_token", [&] { return store_.find_account_token(hash); });
+    auto found = cached(account_tokens_, hash, [&] { return store_.find_account_token(hash); },
+                        "find_account_token");
     if (!found.ok()) {
       if (found.error().kind != ErrorKind::not_found) return found.error();
       count_auth_failure("unknown");
@@ -121,7 +127,8 @@ Result<Principal> Service::authenticate(const Credentials& c) {
     p.account_token_id = found->token.id;
     note_use(TokenKind::account, p.account_token_id);
   } else {
-    auto found = timed("find_repository_token", [&] { return store_.find_repository_token(hash); });
+    auto found = cached(repository_tokens_, hash, [&] { return store_.find_repository_token(hash); },
+                        "find_repository_token");
     if (!found.ok()) {
       if (found.error().kind != ErrorKind::not_found) return found.error();
       count_auth_failure("unknown");
@@ -220,11 +227,30 @@ void Service::flusher_loop() {
   }
 }
 
+size_t Service::HashOfSecret::operator()(const SecretHash& h) const {
+  size_t v;  // the hash is already uniformly distributed: its first bytes are a fine bucket index
+  std::memcpy(&v, h.data(), sizeof v);
+  return v;
+}
+
+void Service::invalidate_caches() {
+  account_tokens_.clear();
+  repository_tokens_.clear();
+  organizations_.clear();
+  repositories_.clear();
+}
+
+Result<Repository> Service::find_repo(Id org_id, const std::string& name) {
+  return cached(repositories_, fmt::format("{}/{}", org_id, name),
+                [&] { return store_.get_repository(org_id, name); }, "get_repository");
+}
+
 // --- access resolution ---------------------------------------------------------------------------------
 
 Result<Organization> Service::find_org(const OrgRef& ref) {
   RT_TRY(Provider provider, check_provider(ref.provider));
-  auto org = timed("get_organization", [&] { return store_.get_organization(provider, ref.org); });
+  auto org = cached(organizations_, fmt::format("{}/{}", ref.provider, ref.org),
+                    [&] { return store_.get_organization(provider, ref.org); }, "get_organization");
   if (!org.ok() && org.error().kind == ErrorKind::not_found)
     return make_error(ErrorKind::not_found,
                       fmt::format("organization {}/{} not found", ref.provider, ref.org.substr(0, 100)));
@@ -254,7 +280,7 @@ Result<Service::Access> Service::repo_access(const Principal& p, const RepoRef& 
     // A project token sees exactly one repository; any other answers as if it did not exist.
     auto org = find_org(ref.org);
     if (!org.ok()) return org.error().kind == ErrorKind::not_found ? not_found() : org.error();
-    auto repo = timed("get_repository", [&] { return store_.get_repository(org->id, ref.repo); });
+    auto repo = find_repo(org->id, ref.repo);
     if (!repo.ok()) return repo.error().kind == ErrorKind::not_found ? not_found() : repo.error();
     if (repo->id != p.repository_token.repository_id) return not_found();
     Access a;
@@ -265,7 +291,7 @@ Result<Service::Access> Service::repo_access(const Principal& p, const RepoRef& 
   auto access = org_access(p, ref.org);
   if (!access.ok()) return access.error().kind == ErrorKind::not_found ? not_found() : access.error();
   Access a = std::move(access).value();
-  auto repo = timed("get_repository", [&] { return store_.get_repository(a.org.id, ref.repo); });
+  auto repo = find_repo(a.org.id, ref.repo);
   if (!repo.ok()) return repo.error().kind == ErrorKind::not_found ? not_found() : repo.error();
   if (a.org_admin) {
     a.permission = Permission::admin;

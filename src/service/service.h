@@ -20,6 +20,7 @@
 #include "core/secret.h"
 #include "core/time.h"
 #include "ratelimit/limiter.h"
+#include "service/ttl_cache.h"
 #include "store/store.h"
 
 namespace rt {
@@ -121,6 +122,9 @@ struct ServiceOptions {
   RateLimitRule per_token{"per-token", 100, 1000};
   RateLimitRule per_address{"per-address", 20, 100};
   int last_use_flush_ms = 1000;  // how often batched lastUsedAt updates are written
+  // How long a token, organization or repository read from the store is trusted without reading it again:
+  // the bound on how late a revocation made through another node takes effect here. 0 turns caching off.
+  int cache_ttl_ms = 1000;
 };
 
 class Service {
@@ -192,6 +196,7 @@ class Service {
 
  private:
   Result<Organization> find_org(const OrgRef& ref);
+  Result<Repository> find_repo(Id org_id, const std::string& name);
   Result<Access> org_access(const Principal& p, const OrgRef& ref);
   Result<Access> repo_access(const Principal& p, const RepoRef& ref);
   Result<Principal> authenticate(const Credentials& c);
@@ -209,6 +214,16 @@ class Service {
   Limiter& limiter_;
   ServiceOptions options_;
   CursorCodec cursors_;
+
+  struct HashOfSecret {
+    size_t operator()(const SecretHash& h) const;
+  };
+  // Clears every cache: after a change made through this node, so it is seen here at once.
+  void invalidate_caches();
+  TtlCache<SecretHash, AccountTokenOwner, HashOfSecret> account_tokens_;
+  TtlCache<SecretHash, RepositoryToken, HashOfSecret> repository_tokens_;
+  TtlCache<std::string, Organization> organizations_;  // "gh/acme"
+  TtlCache<std::string, Repository> repositories_;     // "<org id>/<name>"
 
   std::mutex use_mu_;
   std::map<std::pair<int, Id>, UnixTime> pending_use_;

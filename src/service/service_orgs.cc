@@ -100,6 +100,7 @@ Result<TokenPolicy> Service::set_token_policy(const Principal& p, const OrgRef& 
                      fmt::format("defaultLifetimeDays={} maxLifetimeDays={}", policy.default_lifetime_days,
                                  policy.max_lifetime_days));
   RT_TRY_STATUS(timed("set_token_policy", [&] { return store_.set_token_policy(a.org.id, policy, event); }));
+  invalidate_caches();
   return policy;
 }
 

@@ -104,7 +104,9 @@ Status Service::delete_repository(const Principal& p, const RepoRef& ref) {
     return make_error(ErrorKind::forbidden,
                       fmt::format("only an admin of {} may delete repositories", org_path(a.org)));
   auto event = audit(p, a.org.id, "repository.delete", repo_path(a.org, a.repo->name));
-  return timed("delete_repository", [&] { return store_.delete_repository(a.repo->id, event); });
+  auto st = timed("delete_repository", [&] { return store_.delete_repository(a.repo->id, event); });
+  invalidate_caches();
+  return st;
 }
 
 Status Service::set_repository_permission(const Principal& p, const RepoRef& ref, Id user_id,
@@ -184,6 +186,7 @@ Status Service::delete_repository_token(const Principal& p, const RepoRef& ref, 
                      fmt::format("id={}", token_id));
   RT_TRY(int deleted, timed("delete_repository_tokens",
                             [&] { return store_.delete_repository_tokens(a.repo->id, ids, event); }));
+  invalidate_caches();
   if (deleted == 0)
     return make_error(ErrorKind::not_found,
                       fmt::format("repository {} has no token with id {}", repo_path(a.org, a.repo->name), token_id));
@@ -202,6 +205,7 @@ Status Service::delete_repository_tokens(const Principal& p, const RepoRef& ref,
   auto event = audit(p, a.org.id, "repository.token.delete", repo_path(a.org, a.repo->name), "ids=" + listed);
   RT_TRY(int deleted, timed("delete_repository_tokens",
                             [&] { return store_.delete_repository_tokens(a.repo->id, ids, event); }));
+  invalidate_caches();
   metrics::add("repotokens_tokens_revoked_total", "kind=\"repository\"", deleted);
   return ok_status();
 }

@@ -51,6 +51,7 @@ Result<IssuedAccountToken> Service::issue_user_token_unchecked(Id user_id, const
 Status Service::delete_user_token(const Principal& p, Id token_id) {
   RT_TRY_STATUS(require_user(p));
   auto st = timed("delete_account_token", [&] { return store_.delete_account_token(p.user.id, token_id); });
+  invalidate_caches();
   if (!st.ok() && st.error().kind == ErrorKind::not_found)
     return make_error(ErrorKind::not_found, fmt::format("you have no account token with id {}", token_id));
   if (st.ok()) metrics::add("repotokens_tokens_revoked_total", "kind=\"account\"");
