@@ -71,30 +71,31 @@ Result<Page<RepositoryView>> SqliteStore::list_repositories(const RepositoryQuer
   // every one gets a plan that seeks the (org_id, name) index at `after_name` instead of scanning.
   std::string pattern = like_pattern(q.search);
   std::vector<Value> args;
-  std::string from = kRepositoryFrom;
+  std::string filter;  // what follows the repositories table: the viewer's join, then the conditions
   if (q.viewer) {
-    from += " LEFT JOIN repository_permissions p ON p.repository_id = r.id AND p.user_id = ?";
+    filter += " LEFT JOIN repository_permissions p ON p.repository_id = r.id AND p.user_id = ?";
     args.emplace_back(*q.viewer);
   }
-  from += " WHERE r.org_id = ?";
+  filter += " WHERE r.org_id = ?";
   args.emplace_back(q.org_id);
-  if (q.viewer) from += " AND (p.permission IS NOT NULL OR r.visibility <> 'Private')";
+  if (q.viewer) filter += " AND (p.permission IS NOT NULL OR r.visibility <> 'Private')";
   if (!q.search.empty()) {
-    from += " AND r.name LIKE ? ESCAPE '\\'";
+    filter += " AND r.name LIKE ? ESCAPE '\\'";
     args.emplace_back(pattern);
   }
   if (q.visibility) {
-    from += " AND r.visibility = ?";
+    filter += " AND r.visibility = ?";
     args.emplace_back(visibility_name(*q.visibility));
   }
-  std::string count_sql = "SELECT count(*)" + from;
+  // The organization join only decorates rows; the count does without it.
+  std::string count_sql = "SELECT count(*) FROM repositories r" + filter;
   std::vector<Value> count_args = args;
   if (q.after_name) {
-    from += " AND r.name > ?";
+    filter += " AND r.name > ?";
     args.emplace_back(*q.after_name);
   }
   std::string page_sql = std::string("SELECT " RT_REPOSITORY_COLUMNS) + (q.viewer ? ", p.permission" : ", NULL") +
-                         from + " ORDER BY r.name LIMIT ?";
+                         kRepositoryFrom + filter + " ORDER BY r.name LIMIT ?";
   args.emplace_back(q.limit + 1);
 
   return read([&](Connection& c) {
