@@ -24,6 +24,9 @@ struct RateLimitDecision {
   std::int64_t remaining = 0;   // requests that could be made at once right now
   double retry_after = 0;       // seconds until the next request is allowed (0 when allowed)
   double reset_after = 0;       // seconds until the full burst is available again
+  // Refused because the shared limit store (Redis) is unreachable and the limiter is configured to fail
+  // closed: the caller should answer 503 (unavailable), not 429. Never set together with `allowed`.
+  bool unavailable = false;
 };
 
 class Limiter {
@@ -31,6 +34,8 @@ class Limiter {
   virtual ~Limiter() = default;
   // Counts one request against `key` under `rule` and says whether it may proceed. Thread-safe.
   virtual RateLimitDecision check(std::string_view key, const RateLimitRule& rule) = 0;
+  // True when check() may wait on the network (a shared limiter): then it must not run on an event loop.
+  virtual bool blocking() const { return false; }
 };
 
 }  // namespace rt

@@ -1,0 +1,196 @@
+// The shared Store suite instantiated for PostgreSQL (a throwaway cluster, one fresh database per test),
+// and the PostgreSQL-only behaviour: URLs, migrations and schema checks, two nodes racing on the
+// live-token rules, and riding out a database restart without reopening the store.
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "store/postgres/postgres_store.h"
+#include "store_test.h"
+#include "support/pg_redis.h"
+
+namespace rt::testing {
+namespace {
+
+// One cluster for the whole test program, started on first use and stopped when the program exits.
+test::PostgresServer& cluster() {
+  static std::unique_ptr<test::PostgresServer> server = std::make_unique<test::PostgresServer>();
+  return *server;
+}
+
+std::vector<StoreFactory> postgres_factories() {
+  if (!test::postgres_unavailable_reason().empty()) return {};  // PostgresAvailability says why
+  return {StoreFactory{.name = "postgresql",
+                       .fresh_url = [](const std::filesystem::path&) { return cluster().create_database(); },
+                       .options = StoreOptions{.read_connections = 4, .group_commit = true,
+                                               .create_if_missing = true}}};
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, ::testing::ValuesIn(postgres_factories()),
+                         [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StoreTest);
+
+TEST(PostgresAvailability, ServerBinariesArePresent) {
+  RT_REQUIRE_POSTGRES();
+  SUCCEED();
+}
+
+constexpr UnixTime kNow = 1'800'000'000;
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RT_REQUIRE_POSTGRES();
+    url_ = cluster().create_database();
+  }
+  std::unique_ptr<Store> open(StoreOptions options = {}) { return must(open_postgres_store(url_, options), "open"); }
+  std::string url_;
+};
+
+NewRepositoryToken token(Id repository_id, const std::string& name, std::uint32_t n) {
+  return NewRepositoryToken{.repository_id = repository_id, .name = name, .hash = test_hash(n), .created_at = kNow,
+                            .expires_at = kNow + 3600};
+}
+
+TEST_F(PostgresStoreTest, OpenStoreRoutesBothUrlSchemes) {
+  for (std::string scheme : {"postgresql://", "postgres://"}) {
+    std::string url = scheme + url_.substr(std::string("postgresql://").size());
+    auto store = open_store(url);
+    ASSERT_TRUE(store.ok()) << url << ": " << store.error().message;
+    std::string name = "via-" + scheme.substr(0, scheme.size() - 3);
+    EXPECT_EQ(must((*store)->create_user(NewUser{.name = name})).name, name);
+  }
+}
+
+TEST_F(PostgresStoreTest, AnUnreachableServerIsUnavailableAndThePasswordIsNotShown) {
+  int port = cluster().port();
+  // Nothing listens on port 1; a wrong database name is refused by the server itself.
+  for (std::string url : {std::string("postgresql://rt:hunter2@127.0.0.1:1/x"),
+                          "postgresql://postgres:hunter2@127.0.0.1:" + std::to_string(port) + "/no_such_db"}) {
+    auto r = open_postgres_store(url, {});
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_EQ(r.error().kind, ErrorKind::unavailable) << r.error().message;
+    EXPECT_EQ(r.error().message.find("hunter2"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST_F(PostgresStoreTest, MigratesOnceAndChecksTheSchemaVersion) {
+  // Without create_if_missing an empty database is refused with the versions and what to run.
+  auto unmigrated = open_postgres_store(url_, StoreOptions{.create_if_missing = false});
+  ASSERT_FALSE(unmigrated.ok());
+  EXPECT_EQ(unmigrated.error().kind, ErrorKind::unavailable);
+  EXPECT_NE(unmigrated.error().message.find("schema version 0"), std::string::npos) << unmigrated.error().message;
+  EXPECT_NE(unmigrated.error().message.find("admin migrate"), std::string::npos);
+
+  // Several nodes starting at once: each step is applied exactly once.
+  std::vector<std::thread> nodes;
+  std::atomic<int> opened{0};
+  for (int i = 0; i < 4; ++i)
+    nodes.emplace_back([&] { opened += open_postgres_store(url_, {}).ok() ? 1 : 0; });
+  for (auto& t : nodes) t.join();
+  EXPECT_EQ(opened.load(), 4);
+  std::string db = url_.substr(url_.rfind('/') + 1);
+  EXPECT_EQ(cluster().psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations", db),
+            "1,2\n");
+  EXPECT_EQ(std::to_string(postgres_schema_version()), "2");
+  EXPECT_TRUE(open_postgres_store(url_, StoreOptions{.create_if_missing = false}).ok());
+
+  // A database from a newer repotokens is refused either way, and left as it is.
+  cluster().psql("INSERT INTO schema_migrations VALUES (99, 'future', 0)", db);
+  for (bool migrate : {true, false}) {
+    auto r = open_postgres_store(url_, StoreOptions{.create_if_missing = migrate});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, ErrorKind::unavailable);
+    EXPECT_NE(r.error().message.find("schema version 99"), std::string::npos) << r.error().message;
+  }
+  EXPECT_EQ(cluster().psql("SELECT count(*) FROM schema_migrations", db), "3\n");
+}
+
+// Two stores on one database behave as two nodes: each has its own pool and connections.
+TEST_F(PostgresStoreTest, TwoNodesRacingLeaveAtMostMaxLiveTokensAndOneWinnerPerName) {
+  auto a = open(StoreOptions{.read_connections = 8});
+  auto b = open(StoreOptions{.read_connections = 8});
+  User u = must(a->create_user(NewUser{.name = "owner"}));
+  Organization o = must(a->create_organization(NewOrganization{.name = "acme"}, u.id, audit_event({}, "o")));
+  Repository limit_repo = must(a->create_repository(NewRepository{.org_id = o.id, .name = "limit"}, audit_event(o.id, "r")));
+  Repository name_repo = must(a->create_repository(NewRepository{.org_id = o.id, .name = "names"}, audit_event(o.id, "r")));
+
+  constexpr int kThreads = 16, kPerThread = 10;  // 160 attempts at a limit of 100
+  std::atomic<int> created{0}, limited{0}, same_name_won{0}, same_name_lost{0}, other_errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Store& node = t % 2 ? *a : *b;
+      for (int i = 0; i < kPerThread; ++i) {
+        std::uint32_t n = static_cast<std::uint32_t>(t * 1000 + i);
+        auto r = node.create_repository_token(token(limit_repo.id, "t" + std::to_string(n), n), kNow, 100,
+                                              audit_event(o.id, "create"));
+        if (r.ok()) ++created;
+        else if (r.error().kind == ErrorKind::conflict) ++limited;
+        else ++other_errors;
+        // Every thread also tries the same name on another repository.
+        auto s = node.create_repository_token(token(name_repo.id, "deploy", 100000 + n), kNow, 100,
+                                              audit_event(o.id, "create"));
+        if (s.ok()) ++same_name_won;
+        else if (s.error().kind == ErrorKind::conflict) ++same_name_lost;
+        else ++other_errors;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(other_errors.load(), 0);
+  EXPECT_EQ(created.load(), 100);
+  EXPECT_EQ(limited.load(), kThreads * kPerThread - 100);
+  EXPECT_EQ(same_name_won.load(), 1);
+  EXPECT_EQ(same_name_lost.load(), kThreads * kPerThread - 1);
+  EXPECT_EQ(must(b->list_repository_tokens(limit_repo.id, std::nullopt, 1000)).total, 100);
+  EXPECT_EQ(must(a->list_repository_tokens(name_repo.id, std::nullopt, 1000)).total, 1);
+}
+
+TEST_F(PostgresStoreTest, RidesOutARestartOfTheDatabaseWithoutReopening) {
+  auto store = open(StoreOptions{.read_connections = 4});
+  User u = must(store->create_user(NewUser{.name = "before"}));
+  // Fill the pool with idle connections that the restart will kill.
+  std::vector<std::thread> warm;
+  for (int i = 0; i < 4; ++i) warm.emplace_back([&] { (void)store->get_user(u.id); });
+  for (auto& t : warm) t.join();
+
+  cluster().stop();
+  auto down_read = store->get_user(u.id);
+  ASSERT_FALSE(down_read.ok());
+  EXPECT_EQ(down_read.error().kind, ErrorKind::unavailable) << down_read.error().message;
+  auto down_write = store->create_user(NewUser{.name = "during"});
+  ASSERT_FALSE(down_write.ok());
+  EXPECT_EQ(down_write.error().kind, ErrorKind::unavailable) << down_write.error().message;
+
+  cluster().start();
+  // The first calls after the restart succeed: dead pooled connections are replaced transparently.
+  for (int i = 0; i < 8; ++i) {
+    auto r = store->get_user(u.id);
+    ASSERT_TRUE(r.ok()) << "call " << i << ": " << r.error().message;
+    EXPECT_EQ(r->name, "before");
+  }
+  EXPECT_TRUE(store->create_user(NewUser{.name = "after"}).ok());
+  EXPECT_TRUE(store->create_user(NewUser{.name = "during"}).ok());  // the failed write left nothing
+}
+
+TEST_F(PostgresStoreTest, StoresKeyedHashesAsBytesAndNamesInByteOrder) {
+  auto store = open();
+  User u = must(store->create_user(NewUser{.name = "owner"}));
+  Organization o = must(store->create_organization(NewOrganization{.name = "acme"}, u.id, audit_event({}, "o")));
+  // Byte order (COLLATE "C"), as SQLite sorts: upper case before lower case, whatever the cluster locale.
+  for (const char* name : {"beta", "Zeta", "alpha", "Alpha"})
+    must(store->create_repository(NewRepository{.org_id = o.id, .name = name}, audit_event(o.id, "r")));
+  auto page = must(store->list_repositories(RepositoryQuery{.org_id = o.id, .limit = 10}));
+  std::vector<std::string> names;
+  for (const auto& v : page.items) names.push_back(v.repository.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"Alpha", "Zeta", "alpha", "beta"}));
+
+  Repository r = must(store->get_repository(o.id, "beta"));
+  must(store->create_repository_token(token(r.id, "ci", 7), kNow, 100, audit_event(o.id, "t")));
+  std::string db = url_.substr(url_.rfind('/') + 1);
+  EXPECT_EQ(cluster().psql("SELECT encode(hash, 'hex') FROM repository_tokens", db), to_hex(test_hash(7)) + "\n");
+}
+
+}  // namespace
+}  // namespace rt::testing
