@@ -4,10 +4,12 @@
 
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "core/secret.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/schema.h"
+#include "store/sqlite/writer.h"
 #include "store_test.h"
 
 namespace rt::testing {
@@ -156,6 +158,44 @@ TEST_F(SqliteStoreTest, ReadsAreNotBlockedByAnOpenWriteTransaction) {
   EXPECT_EQ(must(store->get_user(u.id)).name, "reader");
   EXPECT_EQ(store->get_user(u.id + 1).error().kind, ErrorKind::not_found);
   writer.exec("ROLLBACK");
+}
+
+// A write that fails after it has already changed rows is undone alone; the writes batched with it commit.
+TEST_F(SqliteStoreTest, GroupCommitRollsBackOnlyTheFailingWrite) {
+  for (bool group : {true, false}) {
+    const auto db = path(group ? "group.db" : "single.db");
+    {
+      auto conn = must(sqlite::Connection::open(db.string(), {}));
+      ASSERT_TRUE(sqlite::migrate(*conn).ok());
+      sqlite::Writer writer(std::move(conn), group);
+      constexpr int kThreads = 32;
+      std::vector<Status> results(kThreads, ok_status());
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+          results[t] = writer.submit([t](sqlite::Connection& c) -> Status {
+            auto r = c.execute("INSERT INTO users(name, created_at) VALUES (?1, 1)", {"w" + std::to_string(t)});
+            if (!r.ok()) return r.error();
+            if (t % 2) return make_error(ErrorKind::conflict, "refused " + std::to_string(t));
+            return ok_status();
+          });
+        });
+      for (auto& th : threads) th.join();
+      for (int t = 0; t < kThreads; ++t) {
+        if (t % 2) {
+          ASSERT_FALSE(results[t].ok());
+          EXPECT_EQ(results[t].error().message, "refused " + std::to_string(t));
+        } else {
+          EXPECT_TRUE(results[t].ok()) << results[t].error().message;
+        }
+      }
+    }
+    RawDb raw(db);
+    auto names = raw.column("SELECT name FROM users ORDER BY CAST(substr(name, 2) AS INTEGER)");
+    std::vector<std::string> expected;
+    for (int t = 0; t < 32; t += 2) expected.push_back("w" + std::to_string(t));
+    EXPECT_EQ(names, expected) << (group ? "group commit" : "one transaction per write");
+  }
 }
 
 TEST_F(SqliteStoreTest, TheFilesHoldTheKeyedHashesAndNeverTheSecrets) {
