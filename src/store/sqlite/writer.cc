@@ -48,7 +48,8 @@ Status Writer::submit(Body body) {
     queue_.push_back(&job);
   }
   wake_.notify_one();
-  job.done.acquire();
+  std::unique_lock lock(job.mutex);
+  job.cv.wait(lock, [&] { return job.done; });
   return std::move(job.outcome);
 }
 
@@ -117,7 +118,11 @@ void Writer::run_batch(std::vector<Job*>& batch) {
 }
 
 void Writer::finish(std::vector<Job*>& batch) {
-  for (Job* job : batch) job->done.release();
+  for (Job* job : batch) {
+    std::lock_guard lock(job->mutex);  // held while notifying: the waiter owns `job` and may leave at once
+    job->done = true;
+    job->cv.notify_one();
+  }
   batch.clear();
 }
 

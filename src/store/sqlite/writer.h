@@ -9,7 +9,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <semaphore>
 #include <thread>
 #include <vector>
 
@@ -47,10 +46,14 @@ class Writer {
   }
 
  private:
+  // A caller's write, on the caller's stack while it waits. (Not std::binary_semaphore: libstdc++ spins on
+  // sched_yield before sleeping, which with 64 waiting callers eats the CPU the writer needs.)
   struct Job {
     Body body;
     Status outcome = ok_status();
-    std::binary_semaphore done{0};
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
   };
 
   void loop();
