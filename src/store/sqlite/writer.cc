@@ -74,8 +74,9 @@ Status Writer::run_in_savepoint(Job& job) {
   Status st = call_body(job.body, *conn_);
   if (!conn_->in_transaction()) return st;  // SQLite already rolled the whole transaction back
   if (st.ok()) {
-    if (auto r = conn_->execute("RELEASE write"); !r.ok()) return r.error();
-    return st;
+    auto released = conn_->execute("RELEASE write");
+    if (released.ok()) return st;
+    st = released.error();  // not released: undo it below, or it would commit with the batch
   }
   auto undo = conn_->execute("ROLLBACK TO write");
   if (undo.ok()) undo = conn_->execute("RELEASE write");
