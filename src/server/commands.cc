@@ -44,12 +44,14 @@ Result<std::unique_ptr<Backend>> open_backend(const std::string& db, const std::
 int run_serve(const ServeConfig& config) {
   init_logging(config.log_json, config.log_level);
   StoreOptions store_options;
+  store_options.group_commit = config.group_commit;
   auto backend = open_backend(config.db, config.secret_file, store_options);
   if (!backend) return fail(backend.error().message);
   Backend& b = **backend;
   ServiceOptions options;
   options.per_token = RateLimitRule{"per-token", config.rate_limit_per_token, config.rate_burst};
   options.per_address = RateLimitRule{"per-address", config.rate_limit_per_address, config.rate_burst_per_address};
+  options.cache_ttl_ms = config.cache_ttl_ms;
   {
     Service service(*b.store, b.hasher, b.clock, b.random, b.limiter, options);
     Server server(config, service);

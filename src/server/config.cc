@@ -37,6 +37,8 @@ std::vector<OptionSpec> serve_specs() {
       {"secret-file", "64-hex-char key file (default with SQLite: <db path>.key)", ""},
       {"threads", "event-loop threads", std::to_string(cores)},
       {"store-threads", "blocking pool for store work", "64"},
+      {"group-commit", "on: concurrent writes share one durable transaction; off: one each (baseline)", "on"},
+      {"cache-ttl-ms", "how long token/organization/repository reads are trusted (revocation bound)", "1000"},
       {"rate-limit-per-token", "requests/s per credential; 0 = off", "100"},
       {"rate-burst", "burst per credential", "1000"},
       {"rate-limit-per-address", "requests/s per client address; 0 = off", "20"},
@@ -135,6 +137,10 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
   c.secret_file = get("secret-file");
   c.threads = static_cast<int>(integer_option("threads", get("threads"), 1, 256));
   c.store_threads = static_cast<int>(integer_option("store-threads", get("store-threads"), 1, 1024));
+  const std::string& group = get("group-commit");
+  if (group != "on" && group != "off") bad_value("group-commit", group, "on or off");
+  c.group_commit = group == "on";
+  c.cache_ttl_ms = static_cast<int>(integer_option("cache-ttl-ms", get("cache-ttl-ms"), 0, 1000));
   c.rate_limit_per_token = number_option("rate-limit-per-token", get("rate-limit-per-token"), 0, 1e9);
   c.rate_burst = static_cast<int>(integer_option("rate-burst", get("rate-burst"), 1, 1000000000));
   c.rate_limit_per_address = number_option("rate-limit-per-address", get("rate-limit-per-address"), 0, 1e9);

@@ -36,6 +36,7 @@ ApiResponse list_audit(Service&, const Principal&, const ApiRequest&);
 // Repositories and their tokens (handlers_repo.cc).
 ApiResponse list_repositories(Service&, const Principal&, const ApiRequest&);
 ApiResponse get_repository(Service&, const Principal&, const ApiRequest&);
+std::optional<ApiResponse> get_repository_from_memory(Service&, const Principal&, const ApiRequest&);
 ApiResponse add_repository(Service&, const Principal&, const ApiRequest&);
 ApiResponse delete_repository(Service&, const Principal&, const ApiRequest&);
 ApiResponse set_repository_permission(Service&, const Principal&, const ApiRequest&);

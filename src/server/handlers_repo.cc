@@ -29,6 +29,13 @@ ApiResponse get_repository(Service& service, const Principal& p, const ApiReques
   return data_response(200, view_json(*repo));
 }
 
+std::optional<ApiResponse> get_repository_from_memory(Service& service, const Principal& p, const ApiRequest& req) {
+  auto repo = service.try_get_repository_from_memory(p, repo_ref(req));
+  if (!repo) return std::nullopt;
+  if (!*repo) return failure(*repo);
+  return data_response(200, view_json(**repo));
+}
+
 ApiResponse add_repository(Service& service, const Principal& p, const ApiRequest& req) {
   auto body = parse_body(req.body, true);
   if (!body) return failure(body);

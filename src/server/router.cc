@@ -96,8 +96,11 @@ void Router::add(Method method, std::string_view pattern, const char* name, Loop
   add_route(method, pattern, name).loop = handler;
 }
 
-void Router::add(Method method, std::string_view pattern, const char* name, ServiceHandler handler) {
-  add_route(method, pattern, name).service = handler;
+void Router::add(Method method, std::string_view pattern, const char* name, ServiceHandler handler,
+                 MemoryHandler memory) {
+  Route& route = add_route(method, pattern, name);
+  route.service = handler;
+  route.memory = memory;
 }
 
 RouteMatch Router::match(Method method, std::string_view path, std::vector<std::string>& params) const {

@@ -13,6 +13,9 @@ namespace rt::server {
 
 using LoopHandler = ApiResponse (*)(const ApiRequest&);
 using ServiceHandler = ApiResponse (*)(Service&, const Principal&, const ApiRequest&);
+// Optional companion of a ServiceHandler that answers on the event loop from the service's memory alone
+// (Service::try_*_from_memory), or nullopt to go to the blocking pool as usual.
+using MemoryHandler = std::optional<ApiResponse> (*)(Service&, const Principal&, const ApiRequest&);
 
 struct Route {
   Method method = Method::get;
@@ -22,6 +25,7 @@ struct Route {
   // metrics); service handlers run on the blocking pool after admission.
   LoopHandler loop = nullptr;
   ServiceHandler service = nullptr;
+  MemoryHandler memory = nullptr;
   struct Segment {
     bool param = false;
     std::string literal;
@@ -41,7 +45,8 @@ bool percent_decode(std::string_view in, std::string& out);
 class Router {
  public:
   void add(Method method, std::string_view pattern, const char* name, LoopHandler handler);
-  void add(Method method, std::string_view pattern, const char* name, ServiceHandler handler);
+  void add(Method method, std::string_view pattern, const char* name, ServiceHandler handler,
+           MemoryHandler memory = nullptr);
 
   // Matches `path` (no query string). On `found`, `params` holds the decoded parameters in pattern order.
   RouteMatch match(Method method, std::string_view path, std::vector<std::string>& params) const;

@@ -55,7 +55,7 @@ Router make_router() {
 
   r.add(M::post, v3 + "/repositories", "addRepository", add_repository);
   r.add(M::get, org + "/repositories", "listOrganizationRepositories", list_repositories);
-  r.add(M::get, repo, "getRepository", get_repository);
+  r.add(M::get, repo, "getRepository", get_repository, get_repository_from_memory);
   r.add(M::del, repo, "deleteRepository", delete_repository);
   r.add(M::put, repo + "/people/{userId}", "setRepositoryPermission", set_repository_permission);
   r.add(M::get, repo + "/tokens", "listRepositoryApiTokens", list_repository_tokens);

@@ -55,27 +55,33 @@ std::optional<std::string> header(const Request& req, std::string_view a, std::s
 
 long ceil_seconds(double s, long at_least) { return std::max(at_least, static_cast<long>(std::ceil(s - 1e-9))); }
 
-// Admission and the operation, on the blocking pool. Rate-limit headers go on every answer that had a rule.
-ApiResponse run_service(ServerContext& ctx, const Route& route, const ApiRequest& req, Outcome& out) {
-  Admission admission = ctx.service.admit(req.credentials);
-  ApiResponse resp;
-  if (admission.principal) {
-    out.principal = admission.principal->describe();
-    resp = route.service(ctx.service, *admission.principal, req);
-  } else {
-    Error error = admission.error.value_or(make_error(ErrorKind::unauthorized, "authentication required"));
-    resp = error_response(error);
-    if (error.kind == ErrorKind::throttled) {
-      resp.status = ctx.config.throttle_status;
-      resp.retry_after = ceil_seconds(admission.decision.retry_after, 1);
-    }
-  }
+// The rate-limit headers every answer to an admitted (or throttled) request carries, and the refusal.
+ApiResponse finish(ServerContext& ctx, const Admission& admission, ApiResponse resp) {
   if (const RateLimitRule* rule = admission.rule) {
     resp.ratelimit_policy = fmt::format("\"{}\";q={};w={}", rule->name, rule->burst, ceil_seconds(rule->window_seconds(), 1));
     resp.ratelimit = fmt::format("\"{}\";r={};t={}", rule->name, std::max<std::int64_t>(0, admission.decision.remaining),
                                  ceil_seconds(admission.decision.reset_after, 0));
   }
   return resp;
+}
+
+ApiResponse refusal(ServerContext& ctx, const Admission& admission) {
+  Error error = admission.error.value_or(make_error(ErrorKind::unauthorized, "authentication required"));
+  ApiResponse resp = error_response(error);
+  if (error.kind == ErrorKind::throttled) {
+    resp.status = ctx.config.throttle_status;
+    resp.retry_after = ceil_seconds(admission.decision.retry_after, 1);
+  }
+  return finish(ctx, admission, std::move(resp));
+}
+
+// Admission (unless the loop already admitted the request) and the operation, on the blocking pool.
+ApiResponse run_service(ServerContext& ctx, const Route& route, const ApiRequest& req, Outcome& out,
+                        std::optional<Admission> admitted) {
+  Admission admission = admitted ? std::move(*admitted) : ctx.service.admit(req.credentials);
+  if (!admission.principal) return refusal(ctx, admission);
+  out.principal = admission.principal->describe();
+  return finish(ctx, admission, route.service(ctx.service, *admission.principal, req));
 }
 
 asio::awaitable<ApiResponse> dispatch(ServerContext& ctx, Request& req, const std::string& peer,
@@ -105,9 +111,19 @@ asio::awaitable<ApiResponse> dispatch(ServerContext& ctx, Request& req, const st
   api.credentials.api_token = header(req, "api-token", "api_token");
   api.credentials.project_token = header(req, "project-token", "project_token");
   api.credentials.client_address = peer;
+  // The hottest reads may be answered from the service's memory right here, without the hop.
+  std::optional<Admission> admitted;
+  if (route.memory && (admitted = ctx.service.try_admit_from_memory(api.credentials))) {
+    if (!admitted->principal) co_return refusal(ctx, *admitted);
+    if (auto resp = route.memory(ctx.service, *admitted->principal, api)) {
+      out.principal = admitted->principal->describe();
+      co_return finish(ctx, *admitted, std::move(*resp));
+    }
+  }
   // One hop to the pool for the whole request (asio::post to the pool does not switch threads in 1.81).
   co_return co_await asio::co_spawn(
-      ctx.pool, [&]() -> asio::awaitable<ApiResponse> { co_return run_service(ctx, route, api, out); },
+      ctx.pool,
+      [&]() -> asio::awaitable<ApiResponse> { co_return run_service(ctx, route, api, out, std::move(admitted)); },
       asio::use_awaitable);
 }
 

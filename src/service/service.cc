@@ -147,9 +147,10 @@ Result<Principal> Service::authenticate(const Credentials& c) {
   return p;
 }
 
-Admission Service::admit(const Credentials& credentials) {
+Admission Service::admit(const Credentials& credentials) { return charge(credentials, authenticate(credentials)); }
+
+Admission Service::charge(const Credentials& credentials, Result<Principal> principal) {
   Admission a;
-  auto principal = authenticate(credentials);
   const RateLimitRule* rule = nullptr;
   std::string key;
   if (principal.ok()) {
@@ -179,6 +180,28 @@ Admission Service::admit(const Credentials& credentials) {
   else
     a.error = principal.error();
   return a;
+}
+
+std::optional<Admission> Service::try_admit_from_memory(const Credentials& c) {
+  if (limiter_.blocking() || !c.project_token || (c.api_token && !c.api_token->empty())) return std::nullopt;
+  if (!check_token_format(*c.project_token).ok()) return std::nullopt;  // the slow path words the error
+  auto token = repository_tokens_.get(hasher_.hash_token(*c.project_token));
+  if (!token || token->expires_at <= clock_.now()) return std::nullopt;
+  Principal p;
+  p.kind = Principal::Kind::repository_token;
+  p.repository_token = std::move(*token);
+  note_use(TokenKind::repository, p.repository_token.id);
+  return charge(c, std::move(p));
+}
+
+std::optional<Result<RepositoryView>> Service::try_get_repository_from_memory(const Principal& p,
+                                                                              const RepoRef& ref) {
+  if (p.kind != Principal::Kind::repository_token) return std::nullopt;
+  auto org = organizations_.get(fmt::format("{}/{}", ref.org.provider, ref.org.org));
+  if (!org) return std::nullopt;
+  auto repo = repositories_.get(fmt::format("{}/{}", org->id, ref.repo));
+  if (!repo || repo->id != p.repository_token.repository_id) return std::nullopt;
+  return Result<RepositoryView>(RepositoryView{std::move(*repo), std::nullopt});
 }
 
 AuditEvent Service::audit(const Principal& p, std::optional<Id> org_id, std::string action, std::string target,

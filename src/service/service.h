@@ -141,6 +141,13 @@ class Service {
   // or `expired`; an exhausted bucket yields `throttled`.
   Admission admit(const Credentials& credentials);
 
+  // Non-blocking versions of the hottest path, for the event loop: they answer from memory alone (the
+  // caches and an in-process limiter) and return nullopt whenever the store, or a shared limiter, would
+  // have to be asked; the caller then uses the blocking calls on its pool. A request admitted here must
+  // not be admitted again (it was counted against its rate limit already).
+  std::optional<Admission> try_admit_from_memory(const Credentials& credentials);
+  std::optional<Result<RepositoryView>> try_get_repository_from_memory(const Principal& p, const RepoRef& repo);
+
   // --- the caller's own account ---------------------------------------------------------------------
   Result<User> get_user(const Principal& p);
   Result<ListPage<AccountToken>> list_user_tokens(const Principal& p, const PageRequest& page);
@@ -200,6 +207,8 @@ class Service {
   Result<Access> org_access(const Principal& p, const OrgRef& ref);
   Result<Access> repo_access(const Principal& p, const RepoRef& ref);
   Result<Principal> authenticate(const Credentials& c);
+  // Counts an authenticated (or refused) request against its rate limit and completes the admission.
+  Admission charge(const Credentials& c, Result<Principal> principal);
   AuditEvent audit(const Principal& p, std::optional<Id> org_id, std::string action, std::string target,
                    std::string details = {});
   void note_use(TokenKind kind, Id token_id);
