@@ -28,27 +28,38 @@ std::string live_limit_message(std::int64_t n, int max_live) {
 Result<RepositoryToken> PostgresStore::create_repository_token(const NewRepositoryToken& token, UnixTime now,
                                                                int max_live, const AuditEvent& audit) {
   return write<RepositoryToken>([&](Connection& c) -> Result<RepositoryToken> {
-    // Creators of tokens on one repository queue on its row, whichever node they run on. The counts below
-    // are separate statements on purpose: under READ COMMITTED each statement takes a fresh snapshot, so
+    // Creators of tokens on one repository queue on its row, whichever node they run on. The check below is
+    // a separate statement on purpose: under READ COMMITTED each statement takes a fresh snapshot, so
     // once the lock is ours they see every token committed by the previous holder. (A subquery in the
     // locking statement itself would keep the snapshot taken before the wait.) NO KEY UPDATE does not
     // block the foreign-key checks of unrelated inserts that reference the repository.
     RT_TRY(auto repo, c.query_int64("SELECT 1 FROM repositories WHERE id = $1 FOR NO KEY UPDATE",
                                     {token.repository_id}));
     if (!repo) return not_found("no repository with id " + std::to_string(token.repository_id));
-    RT_TRY(Rows rules, c.exec("SELECT count(*), count(*) FILTER (WHERE name = $2) FROM repository_tokens"
-                              " WHERE repository_id = $1 AND expires_at > $3",
-                              {token.repository_id, token.name, now}));
-    if (rules.int64(0, 1) > 0)
-      return make_error(ErrorKind::conflict, "a live token named " + token.name + " already exists on this repository");
-    if (std::int64_t n = rules.int64(0, 0); n >= max_live)
-      return make_error(ErrorKind::conflict, live_limit_message(n, max_live));
-    auto id = c.query_int64("INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at)"
-                            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                            {token.repository_id, token.name, token.hash, token.created_at, token.expires_at});
-    if (!id.ok()) return name_conflict(id.error(), "a token with this hash already exists");
-    RT_TRY_STATUS(insert_audit(c, audit));
-    return RepositoryToken{.id = id->value_or(0), .repository_id = token.repository_id, .name = token.name,
+    // Check and insert (with its audit row) in one statement, in a snapshot taken after the lock: two
+    // round trips fewer than separate statements on the hot path. No row back means a rule refused it.
+    auto inserted = c.query_int64(
+        "WITH t AS (INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at)"
+        " SELECT $1::bigint, $2::text, $3::bytea, $4::bigint, $5::bigint"
+        " WHERE NOT EXISTS (SELECT 1 FROM repository_tokens WHERE repository_id = $1 AND name = $2 AND expires_at > $6)"
+        " AND (SELECT count(*) FROM repository_tokens WHERE repository_id = $1 AND expires_at > $6) < $7::bigint"
+        " RETURNING id),"
+        " a AS (INSERT INTO audit_events(org_id, at, actor_user_id, actor, action, target, details)"
+        " SELECT $8::bigint, $9::bigint, $10::bigint, $11::text, $12::text, $13::text, $14::text FROM t)"
+        " SELECT id FROM t",
+        {token.repository_id, token.name, token.hash, token.created_at, token.expires_at, now, max_live,
+         audit.org_id, audit.at, audit.actor_user_id, audit.actor, audit.action, audit.target, audit.details});
+    if (!inserted.ok()) return name_conflict(inserted.error(), "a token with this hash already exists");
+    if (!*inserted) {
+      RT_TRY(Rows rules, c.exec("SELECT count(*), count(*) FILTER (WHERE name = $2) FROM repository_tokens"
+                                " WHERE repository_id = $1 AND expires_at > $3",
+                                {token.repository_id, token.name, now}));
+      if (rules.int64(0, 1) > 0)
+        return make_error(ErrorKind::conflict,
+                          "a live token named " + token.name + " already exists on this repository");
+      return make_error(ErrorKind::conflict, live_limit_message(rules.int64(0, 0), max_live));
+    }
+    return RepositoryToken{.id = **inserted, .repository_id = token.repository_id, .name = token.name,
                            .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {}};
   });
 }
