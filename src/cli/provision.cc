@@ -309,12 +309,6 @@ int ProvisionRun::run() {
     say(o_.quiet, "no repository matches the selection; nothing to do");
     return kExitOk;
   }
-  auto journal = Journal::open(state);
-  if (!journal.ok()) {
-    std::fprintf(stderr, "error: %s\n", journal.error().message.c_str());
-    return kExitUsage;
-  }
-  journal_ = std::move(journal).value();
   if (!o_.yes) {
     if (!is_terminal(0) || !is_terminal(2)) {
       std::fprintf(stderr, "error: refusing to change %zu repositories without confirmation: not a terminal; pass --yes\n",
@@ -326,6 +320,12 @@ int ProvisionRun::run() {
       return kExitFailure;
     }
   }
+  auto journal = Journal::open(state);
+  if (!journal.ok()) {
+    std::fprintf(stderr, "error: %s\n", journal.error().message.c_str());
+    return kExitUsage;
+  }
+  journal_ = std::move(journal).value();
   if (auto unfinished = journal_->unfinished_job(mode_name(o_.mode), o_.name)) {
     job_ = *unfinished;
     resumed_ = true;

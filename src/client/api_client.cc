@@ -132,7 +132,7 @@ Result<HttpResponse> ApiClient::call(const std::string& method, const std::strin
       sleep_seconds(wait);
       continue;
     }
-    if (r.status >= 500 && r.status != 501 && retry_.may_retry(attempt)) {  // e.g. 500/502 while restarting
+    if (r.status == 502 && retry_.may_retry(attempt)) {  // a proxy in front of a restarting server
       sleep_seconds(retry_.delay(attempt, std::nullopt, random_));
       continue;
     }
