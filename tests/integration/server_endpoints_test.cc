@@ -182,7 +182,8 @@ TEST_F(Endpoints, PeopleRolesAndRemoval) {
   auto r = http.get(org_path("gh", "acme") + "/people", {admin()});
   ASSERT_EQ(r.status, 200) << r.body;
   std::map<std::string, std::string> roles;
-  for (const auto& m : r.json()["data"]) roles[m.value("name", "")] = m.value("role", "");
+  auto listed = r.json();
+  for (const auto& m : listed["data"]) roles[m.value("name", "")] = m.value("role", "");
   EXPECT_EQ(roles, (std::map<std::string, std::string>{{"admin", "admin"}, {"bob", "member"}}));
   r = http.get(org_path("gh", "acme") + "/people?search=bo", {api_token(bob.token)});  // members may list
   ASSERT_EQ(r.status, 200) << r.body;
