@@ -106,7 +106,7 @@ void Pacer::observe(double now, std::string_view policy_header, std::string_view
   // The client may send at once as many requests as the server says remain, less what may be in flight.
   // Only ever tighten (the figure is already stale by the requests sent since), except the first time.
   double allowed = std::max(0.0, *info->remaining - margin_);
-  double tat_from_server = now + tolerance_locked(interval) - allowed * interval;
+  double tat_from_server = now + tolerance_locked(interval) - (allowed - 1) * interval;
   if (!synced_ || tat_from_server > tat_) tat_ = tat_from_server;
   synced_ = true;
 }
