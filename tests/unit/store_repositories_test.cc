@@ -112,6 +112,33 @@ TEST_P(StoreTest, KeysetWalkNeitherSkipsNorRepeatsWhileRowsComeAndGo) {
   for (const auto& [name, count] : seen) EXPECT_EQ(count, 1) << name;
 }
 
+TEST_P(StoreTest, LanguagesFilterMatchesAnyListedLanguageExactly) {
+  User u = add_user("owner");
+  Organization o = add_org("acme", u.id);
+  auto repo_with = [&](const std::string& name, std::vector<std::string> languages) {
+    NewRepository r{.org_id = o.id, .name = name, .visibility = Visibility::Private, .remote_identifier = "",
+                    .languages = std::move(languages), .created_at = 1'700'000'000};
+    must(store().create_repository(r, audit_event(o.id, "repository.create")));
+  };
+  repo_with("cpp", {"C++", "CMake"});
+  repo_with("c", {"C"});
+  repo_with("go", {"Go"});
+  repo_with("odd", {"a%\"b"});
+  repo_with("none", {});
+  auto by = [&](std::vector<std::string> languages) {
+    auto page = must(store().list_repositories(RepositoryQuery{.org_id = o.id, .languages = std::move(languages),
+                                                               .limit = 50}));
+    EXPECT_EQ(page.total, static_cast<std::int64_t>(page.items.size()));
+    return names_of(page);
+  };
+  EXPECT_EQ(by({"C"}), (std::vector<std::string>{"c"}));  // not "C++" or "CMake": whole names only
+  EXPECT_EQ(by({"c++"}), (std::vector<std::string>{"cpp"}));
+  EXPECT_EQ(by({"Go", "C"}), (std::vector<std::string>{"c", "go"}));
+  EXPECT_EQ(by({"a%\"b"}), (std::vector<std::string>{"odd"}));
+  EXPECT_TRUE(by({"%"}).empty());
+  EXPECT_EQ(by({}).size(), 5u);
+}
+
 TEST_P(StoreTest, SearchIsACaseInsensitiveSubstringWithLiteralMetacharacters) {
   User u = add_user("owner");
   Organization o = add_org("acme", u.id);

@@ -75,6 +75,10 @@ Result<Page<RepositoryView>> PostgresStore::list_repositories(const RepositoryQu
   if (rq.viewer) from += " AND (p.permission IS NOT NULL OR r.visibility <> 'Private')";
   if (!rq.search.empty()) from += " AND r.name ILIKE " + q.bind(sqlite::like_pattern(rq.search)) + " ESCAPE '\\'";
   if (rq.visibility) from += " AND r.visibility = " + q.bind(visibility_name(*rq.visibility));
+  for (size_t i = 0; i < rq.languages.size(); ++i)  // any of them
+    from += (i == 0 ? " AND (r.languages ILIKE " : " OR r.languages ILIKE ") +
+            q.bind(sqlite::language_pattern(rq.languages[i])) + " ESCAPE '\\'" +
+            (i + 1 == rq.languages.size() ? ")" : "");
   Query count{"SELECT count(*)" + from, q.args};
   if (rq.after_name) from += " AND r.name > " + q.bind(*rq.after_name);
   q.sql = std::string("SELECT " RT_PG_REPOSITORY_COLUMNS) + (rq.viewer ? ", p.permission" : ", NULL") + from +

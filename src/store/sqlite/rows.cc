@@ -109,6 +109,11 @@ std::string encode_languages(const std::vector<std::string>& languages) {
   return out + "]";
 }
 
+std::string language_pattern(std::string_view language) {
+  std::string quoted = encode_languages({std::string(language)});  // ["lang"] -> "lang", escaped alike
+  return like_pattern(std::string_view(quoted).substr(1, quoted.size() - 2));
+}
+
 // Reads what encode_languages writes (strings, with \" \\ and \u00XX escapes); stops at anything else.
 std::vector<std::string> decode_languages(std::string_view text) {
   std::vector<std::string> out;

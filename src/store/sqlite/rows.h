@@ -47,6 +47,8 @@ std::string like_pattern(std::string_view text);
 
 // Languages are kept as a JSON array of strings in one text column.
 std::string encode_languages(const std::vector<std::string>& languages);
+// A LIKE pattern (ESCAPE '\') matching an encoded language list that contains `language`.
+std::string language_pattern(std::string_view language);
 std::vector<std::string> decode_languages(std::string_view text);
 
 Status insert_audit(Connection& conn, const AuditEvent& event);

@@ -87,6 +87,14 @@ Result<Page<RepositoryView>> SqliteStore::list_repositories(const RepositoryQuer
     filter += " AND r.visibility = ?";
     args.emplace_back(visibility_name(*q.visibility));
   }
+  std::vector<std::string> language_patterns;  // owns the text the Values below refer to
+  language_patterns.reserve(q.languages.size());
+  for (size_t i = 0; i < q.languages.size(); ++i) {  // any of them
+    filter += i == 0 ? " AND (" : " OR ";
+    filter += "r.languages LIKE ? ESCAPE '\\'";
+    args.emplace_back(language_patterns.emplace_back(language_pattern(q.languages[i])));
+    if (i + 1 == q.languages.size()) filter += ")";
+  }
   // The organization join only decorates rows; the count does without it.
   std::string count_sql = "SELECT count(*) FROM repositories r" + filter;
   std::vector<Value> count_args = args;
