@@ -59,7 +59,7 @@ CliWorld::CliWorld(int repositories, ServerOptions options, const std::string& o
   std::ofstream(file) << list;
   auto r = cli({"repo", "import", file.string(), "--concurrency", "8"});
   if (r.exit_code != 0) {
-    ADD_FAILURE() << "repo import failed: " << r.err;
+    ADD_FAILURE() << "repo import failed (exit " << r.exit_code << "): " << r.err << r.out;
     throw std::runtime_error("repo import failed");
   }
 }
@@ -67,8 +67,8 @@ CliWorld::CliWorld(int repositories, ServerOptions options, const std::string& o
 std::vector<std::string> CliWorld::cli_args(std::vector<std::string> args) const {
   std::vector<std::string> argv{REPOTOKENS_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
-  for (std::string extra : {"--api-url", server->base_url().c_str(), "--provider", "gh", "--org", org.c_str()})
-    argv.push_back(extra);
+  const std::vector<std::string> connection{"--api-url", server->base_url(), "--provider", "gh", "--org", org};
+  argv.insert(argv.end(), connection.begin(), connection.end());
   return argv;
 }
 
@@ -92,6 +92,33 @@ std::vector<nlohmann::json> CliWorld::family_tokens(const std::string& repo, con
     if (name == base || (name.starts_with(base) && std::regex_match(name.substr(base.size()), suffix))) out.push_back(t);
   }
   return out;
+}
+
+std::map<std::string, int> CliWorld::family_counts_in_db(const std::string& base) const {
+  static const std::regex suffix("-[a-z0-9]{12}");
+  std::map<std::string, int> counts;
+  for (const auto& r : repos) counts[r] = 0;
+  sqlite3* db = nullptr;
+  const std::string path = sqlite_path(server->db_url()).string();
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << "cannot open " << path;
+    sqlite3_close(db);
+    return counts;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  const char* sql =
+      "SELECT r.name, t.name FROM repository_tokens t JOIN repositories r ON r.id = t.repository_id "
+      "WHERE t.expires_at > strftime('%s','now')";
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) ADD_FAILURE() << sqlite3_errmsg(db);
+  while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+    std::string repo = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    std::string name = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+    if (name == base || (name.starts_with(base) && std::regex_match(name.substr(base.size()), suffix))) counts[repo]++;
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return counts;
 }
 
 long CliWorld::repository_status_with(const std::string& repo, const std::string& secret) const {
