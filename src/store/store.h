@@ -21,6 +21,8 @@
 
 namespace rt {
 
+class CoverageStore;  // store/coverage_store.h
+
 // One page of a keyset listing. `more` says whether rows follow the last one returned.
 template <class T>
 struct Page {
@@ -175,6 +177,10 @@ class Store {
   // --- audit -------------------------------------------------------------------------------------------
   virtual Status append_audit(const AuditEvent& event) = 0;
   virtual Result<Page<AuditEvent>> list_audit(const AuditQuery& query) = 0;
+
+  // --- coverage (store/coverage_store.h) -------------------------------------------------------------
+  // The coverage storage of this backend, or null when it does not store coverage yet.
+  virtual CoverageStore* coverage() { return nullptr; }
 };
 
 struct StoreOptions {

@@ -35,6 +35,7 @@ class Value {
   Value(const std::string& v) : v_(std::string_view(v)) {}
   Value(const char* v) : v_(std::string_view(v)) {}
   Value(const SecretHash& v) : v_(Blob(v)) {}
+  Value(Blob v) : v_(v) {}
   template <class T>
   Value(const std::optional<T>& v) {
     if (v) *this = Value(*v);

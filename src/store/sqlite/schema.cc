@@ -96,6 +96,39 @@ CREATE INDEX audit_events_by_org ON audit_events(org_id, id);
 CREATE INDEX repository_tokens_live ON repository_tokens(repository_id, expires_at);
 CREATE INDEX repository_tokens_by_name ON repository_tokens(repository_id, name, expires_at);
 )sql"},
+    // Coverage: one compact report per repository, commit and language (never a row per line), and a
+    // bounded log of recent uploads for listCoverageReports.
+    Migration{3, "coverage reports and upload log", R"sql(
+CREATE TABLE coverage_reports (
+  id            INTEGER PRIMARY KEY,
+  repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  commit_sha    TEXT NOT NULL,
+  language      TEXT NOT NULL,
+  final         INTEGER NOT NULL,
+  files         INTEGER NOT NULL,
+  covered       INTEGER NOT NULL,
+  coverable     INTEGER NOT NULL,
+  data          BLOB NOT NULL,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  UNIQUE (repository_id, commit_sha, language)
+);
+CREATE TABLE coverage_uploads (
+  id            INTEGER PRIMARY KEY,
+  repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  commit_sha    TEXT NOT NULL,
+  language      TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  reason        TEXT NOT NULL DEFAULT '',
+  files         INTEGER NOT NULL,
+  covered       INTEGER NOT NULL,
+  coverable     INTEGER NOT NULL,
+  bytes         INTEGER NOT NULL,
+  at            INTEGER NOT NULL
+);
+CREATE INDEX coverage_uploads_by_repository ON coverage_uploads(repository_id, id);
+CREATE INDEX coverage_uploads_by_commit ON coverage_uploads(repository_id, commit_sha, status);
+)sql"},
 };
 
 Status apply(Connection& conn, const Migration& m) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "store/coverage_store.h"
 #include "store/sqlite/read_pool.h"
 #include "store/sqlite/writer.h"
 #include "store/store.h"
@@ -15,7 +16,7 @@ namespace rt::sqlite {
 // Opens (creating when allowed) the database at `path`, applies missing migrations, starts the writer.
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const StoreOptions& options);
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public CoverageStore {
  public:
   SqliteStore(std::unique_ptr<Writer> writer, std::unique_ptr<ReadPool> readers)
       : writer_(std::move(writer)), readers_(std::move(readers)) {}
@@ -58,6 +59,15 @@ class SqliteStore final : public Store {
 
   Status append_audit(const AuditEvent& event) override;
   Result<Page<AuditEvent>> list_audit(const AuditQuery& query) override;
+
+  // Coverage (sqlite_coverage.cc).
+  CoverageStore* coverage() override { return this; }
+  Result<CoverageUpload> save_coverage(const CoverageWrite& write) override;
+  Result<CoverageUpload> record_failed_coverage(const CoverageUpload& failed) override;
+  Result<int> finalize_coverage(Id repository_id, const std::string& commit, UnixTime at,
+                                const std::optional<AuditEvent>& audit) override;
+  Result<std::vector<CoverageUpload>> list_coverage_uploads(Id repository_id, int limit) override;
+  Result<std::vector<CoverageReportRecord>> get_commit_coverage(Id repository_id, const std::string& commit) override;
 
  private:
   template <class F>

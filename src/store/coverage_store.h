@@ -1,0 +1,80 @@
+// Coverage storage: per repository, commit and language one report in the compact form of
+// coverage_data.h (partial uploads merged into it until the commit's final notification), plus a log of
+// recent uploads (accepted or failed) for listCoverageReports. A separate interface from Store, reached
+// through Store::coverage(), so a backend can join when it implements it (SQLite does; PostgreSQL not yet).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/result.h"
+#include "store/coverage_data.h"
+
+namespace rt {
+
+enum class CoverageStatus { partial, final, failed };
+std::string_view coverage_status_name(CoverageStatus s);
+
+// One upload as listCoverageReports shows it. For an accepted upload, files/covered/coverable are those of
+// the commit's report for that language once the upload was merged into it.
+struct CoverageUpload {
+  Id id = 0;
+  Id repository_id = 0;
+  std::string commit;
+  std::string language;
+  CoverageStatus status = CoverageStatus::partial;
+  std::string reason;  // failed only: what was wrong
+  std::int64_t files = 0;
+  std::int64_t covered = 0;
+  std::int64_t coverable = 0;
+  std::int64_t bytes = 0;  // request body size
+  UnixTime at = 0;
+};
+
+// The stored report of one commit and language.
+struct CoverageReportRecord {
+  std::string language;
+  bool final = false;
+  std::int64_t files = 0;
+  std::int64_t covered = 0;
+  std::int64_t coverable = 0;
+  std::string data;  // the compact form
+  UnixTime updated_at = 0;
+};
+
+struct CoverageWrite {
+  Id repository_id = 0;
+  std::string commit;
+  std::string language;
+  // partial: merged into the stored report unless that one is final (then it starts over); otherwise
+  // the report replaces whatever was stored and is final at once.
+  bool partial = false;
+  EncodedCoverage report;
+  std::int64_t bytes = 0;
+  UnixTime at = 0;
+  std::optional<AuditEvent> audit;  // written in the same transaction
+};
+
+class CoverageStore {
+ public:
+  virtual ~CoverageStore() = default;
+  // Stores the report and logs the upload; returns the log entry. not_found when the repository is gone.
+  virtual Result<CoverageUpload> save_coverage(const CoverageWrite& write) = 0;
+  // Logs a refused upload (status failed, `reason` set); no report changes.
+  virtual Result<CoverageUpload> record_failed_coverage(const CoverageUpload& failed) = 0;
+  // Marks every report of the commit final (and the uploads that built them). Returns how many reports;
+  // not_found when the commit has none.
+  virtual Result<int> finalize_coverage(Id repository_id, const std::string& commit, UnixTime at,
+                                        const std::optional<AuditEvent>& audit) = 0;
+  // Newest first, at most `limit` (the log keeps the latest kCoverageLogKept per repository).
+  virtual Result<std::vector<CoverageUpload>> list_coverage_uploads(Id repository_id, int limit) = 0;
+  // Every language's report of the commit, ascending language; empty when none.
+  virtual Result<std::vector<CoverageReportRecord>> get_commit_coverage(Id repository_id,
+                                                                        const std::string& commit) = 0;
+};
+
+inline constexpr int kCoverageLogKept = 1000;
+
+}  // namespace rt
