@@ -15,7 +15,9 @@ struct MemberFlags {
 };
 
 int run_set(const MemberFlags& f, const GlobalOptions& g) {
-  if (f.repo.empty() == f.permission.empty() || (!f.role.empty() && !f.repo.empty()) || (f.role.empty() && f.repo.empty())) {
+  const bool role_only = !f.role.empty() && f.repo.empty() && f.permission.empty();
+  const bool permission_only = f.role.empty() && !f.repo.empty() && !f.permission.empty();
+  if (!role_only && !permission_only) {
     std::fprintf(stderr, "error: member set: give --role, or --repo with --permission\n");
     return kExitUsage;
   }
