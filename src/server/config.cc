@@ -45,6 +45,7 @@ std::vector<OptionSpec> serve_specs() {
       {"rate-burst-per-address", "burst per client address", "100"},
       {"throttle-status", "429 or 503", "429"},
       {"max-body", "largest request body in bytes", "1048576"},
+      {"max-coverage-body", "largest coverage upload (/2.0) body in bytes", "67108864"},
       {"max-connections", "open connections beyond which new ones are closed", "10000"},
       {"read-timeout", "seconds a whole request may take to arrive", "30"},
       {"idle-timeout", "seconds a keep-alive connection may stay idle", "60"},
@@ -149,6 +150,8 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
   c.throttle_status = static_cast<int>(integer_option("throttle-status", get("throttle-status"), 100, 599));
   if (c.throttle_status != 429 && c.throttle_status != 503) bad_value("throttle-status", get("throttle-status"), "429 or 503");
   c.max_body = static_cast<std::uint64_t>(integer_option("max-body", get("max-body"), 1, std::int64_t{1} << 40));
+  c.max_coverage_body = static_cast<std::uint64_t>(
+      integer_option("max-coverage-body", get("max-coverage-body"), 1, std::int64_t{1} << 40));
   c.max_connections = static_cast<int>(integer_option("max-connections", get("max-connections"), 1, 10000000));
   c.read_timeout = number_option("read-timeout", get("read-timeout"), 0.001, 86400);
   c.idle_timeout = number_option("idle-timeout", get("idle-timeout"), 0.001, 86400);

@@ -24,6 +24,7 @@ struct ServeConfig {
   int rate_burst_per_address = 100;
   int throttle_status = 429;
   std::uint64_t max_body = 1048576;
+  std::uint64_t max_coverage_body = 64ull << 20;  // the /2.0 coverage uploads (monorepo reports)
   int max_connections = 10000;
   double read_timeout = 30;
   double idle_timeout = 60;

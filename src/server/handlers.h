@@ -45,6 +45,17 @@ ApiResponse create_repository_token(Service&, const Principal&, const ApiRequest
 ApiResponse delete_repository_token(Service&, const Principal&, const ApiRequest&);
 ApiResponse delete_repository_tokens(Service&, const Principal&, const ApiRequest&);
 
+// Coverage (handlers_coverage.cc). The /2.0 calls answer errors in the legacy `{"error": text}` form.
+ApiResponse legacy_error_response(const Error& error);
+ApiResponse upload_coverage_by_token(Service&, const Principal&, const ApiRequest&);
+ApiResponse final_coverage_by_token(Service&, const Principal&, const ApiRequest&);
+ApiResponse upload_coverage_by_name(Service&, const Principal&, const ApiRequest&);
+ApiResponse final_coverage_by_name(Service&, const Principal&, const ApiRequest&);
+ApiResponse upload_coverage_without_provider(Service&, const Principal&, const ApiRequest&);
+ApiResponse final_coverage_without_provider(Service&, const Principal&, const ApiRequest&);
+ApiResponse list_coverage_reports(Service&, const Principal&, const ApiRequest&);
+ApiResponse get_commit_coverage(Service&, const Principal&, const ApiRequest&);
+
 // Instance administration (handlers_admin.cc).
 ApiResponse create_user(Service&, const Principal&, const ApiRequest&);
 ApiResponse issue_user_token(Service&, const Principal&, const ApiRequest&);

@@ -103,6 +103,12 @@ void Router::add(Method method, std::string_view pattern, const char* name, Serv
   route.memory = memory;
 }
 
+void Router::add_legacy(Method method, std::string_view pattern, const char* name, ServiceHandler handler) {
+  Route& route = add_route(method, pattern, name);
+  route.service = handler;
+  route.legacy = true;
+}
+
 RouteMatch Router::match(Method method, std::string_view path, std::vector<std::string>& params) const {
   // Reused per thread: the decoded segments of the current path.
   thread_local std::vector<std::string> segments;

@@ -26,6 +26,9 @@ struct Route {
   LoopHandler loop = nullptr;
   ServiceHandler service = nullptr;
   MemoryHandler memory = nullptr;
+  // A legacy /2.0 coverage route: refusals use the `{"error": text}` body, and the request body may be as
+  // large as --max-coverage-body.
+  bool legacy = false;
   struct Segment {
     bool param = false;
     std::string literal;
@@ -47,6 +50,7 @@ class Router {
   void add(Method method, std::string_view pattern, const char* name, LoopHandler handler);
   void add(Method method, std::string_view pattern, const char* name, ServiceHandler handler,
            MemoryHandler memory = nullptr);
+  void add_legacy(Method method, std::string_view pattern, const char* name, ServiceHandler handler);
 
   // Matches `path` (no query string). On `found`, `params` holds the decoded parameters in pattern order.
   RouteMatch match(Method method, std::string_view path, std::vector<std::string>& params) const;

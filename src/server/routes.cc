@@ -1,5 +1,5 @@
-// The route table of repotokensd: every v3 operation of API.md (coverage comes later: add its routes
-// here), the repotokens extensions, and the unauthenticated health, version and metrics endpoints.
+// The route table of repotokensd: every v3 operation of API.md, the legacy /2.0 coverage calls, the
+// repotokens extensions, and the unauthenticated health, version and metrics endpoints.
 #include "core/metrics.h"
 #include "server/handlers.h"
 #include "server/router.h"
@@ -62,6 +62,21 @@ Router make_router() {
   r.add(M::post, repo + "/tokens", "createRepositoryApiToken", create_repository_token);
   r.add(M::post, repo + "/tokens/delete", "deleteRepositoryApiTokens", delete_repository_tokens);
   r.add(M::del, repo + "/tokens/{tokenId}", "deleteRepositoryApiToken", delete_repository_token);
+
+  r.add(M::get, repo + "/coverage/status", "listCoverageReports", list_coverage_reports);
+  r.add(M::get, repo + "/commits/{commitUuid}/coverage", "getCommitCoverage", get_commit_coverage);
+
+  // Legacy coverage (API.md "Legacy coverage endpoints"). Distinct segment counts or literals keep the
+  // shapes apart: by name with provider (8 and 7 segments), without provider (7 and 6), by token (4).
+  const std::string named = "/2.0/{provider}/{org}/{repo}/commit/{commitUuid}";
+  const std::string unnamed = "/2.0/{org}/{repo}/commit/{commitUuid}";
+  r.add_legacy(M::post, "/2.0/coverage/{commitUuid}/{language}", "sendCoverageReport", upload_coverage_by_token);
+  r.add_legacy(M::post, "/2.0/commit/{commitUuid}/coverageFinal", "sendCoverageFinal", final_coverage_by_token);
+  r.add_legacy(M::post, named + "/coverage/{language}", "sendCoverageReportByName", upload_coverage_by_name);
+  r.add_legacy(M::post, named + "/coverageFinal", "sendCoverageFinalByName", final_coverage_by_name);
+  r.add_legacy(M::post, unnamed + "/coverage/{language}", "sendCoverageReportNoProvider",
+               upload_coverage_without_provider);
+  r.add_legacy(M::post, unnamed + "/coverageFinal", "sendCoverageFinalNoProvider", final_coverage_without_provider);
 
   r.add(M::post, v3 + "/admin/users", "createUser", create_user);
   r.add(M::post, v3 + "/admin/users/{userId}/tokens", "issueUserToken", issue_user_token);

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/metrics.h"
+#include "server/handlers.h"
 #include "server/log.h"
 #include "server/net.h"
 
@@ -65,9 +66,9 @@ ApiResponse finish(ServerContext& ctx, const Admission& admission, ApiResponse r
   return resp;
 }
 
-ApiResponse refusal(ServerContext& ctx, const Admission& admission) {
+ApiResponse refusal(ServerContext& ctx, const Admission& admission, bool legacy = false) {
   Error error = admission.error.value_or(make_error(ErrorKind::unauthorized, "authentication required"));
-  ApiResponse resp = error_response(error);
+  ApiResponse resp = legacy ? legacy_error_response(error) : error_response(error);
   if (error.kind == ErrorKind::throttled) {
     resp.status = ctx.config.throttle_status;
     resp.retry_after = ceil_seconds(admission.decision.retry_after, 1);
@@ -79,7 +80,7 @@ ApiResponse refusal(ServerContext& ctx, const Admission& admission) {
 ApiResponse run_service(ServerContext& ctx, const Route& route, const ApiRequest& req, Outcome& out,
                         std::optional<Admission> admitted) {
   Admission admission = admitted ? std::move(*admitted) : ctx.service.admit(req.credentials);
-  if (!admission.principal) return refusal(ctx, admission);
+  if (!admission.principal) return refusal(ctx, admission, route.legacy);
   out.principal = admission.principal->describe();
   return finish(ctx, admission, route.service(ctx.service, *admission.principal, req));
 }
@@ -169,7 +170,13 @@ void record(const Request& req, std::string_view path, const Outcome& out, int s
 }
 
 // A reading failure that deserves an answer before closing (413, 431, 400); nullopt to just close.
-std::optional<ApiResponse> read_failure(const beast::error_code& ec) {
+std::optional<ApiResponse> read_failure(const beast::error_code& ec, bool coverage) {
+  if (ec == http::error::body_limit && coverage) {
+    ApiResponse r;  // the legacy body the coverage reporters read
+    r.status = 413;
+    r.body = R"json({"error":"coverage report exceeds the size limit (--max-coverage-body)"})json";
+    return r;
+  }
   if (ec == http::error::body_limit)
     return error_response(413, "PayloadTooLarge", "request body exceeds the limit (--max-body)");
   if (ec == http::error::header_limit)
@@ -180,6 +187,11 @@ std::optional<ApiResponse> read_failure(const beast::error_code& ec) {
   if (ec.category() == http::make_error_code(http::error::bad_target).category())
     return error_response(400, "BadRequest", "malformed HTTP request");
   return std::nullopt;
+}
+
+bool is_coverage_upload(const Request& req) {
+  return req.method() == http::verb::post &&
+         std::string_view(req.target().data(), req.target().size()).starts_with("/2.0/");
 }
 
 class ConnectionCount {
@@ -222,14 +234,22 @@ asio::awaitable<void> serve_connection(ServerContext& ctx, Worker& worker, tcp::
     parser.header_limit(kHeaderLimit);
     parser.body_limit(ctx.config.max_body);
     stream.expires_after(read_timeout);
-    auto [read_ec, bytes_read] = co_await http::async_read(stream, buffer, parser, kTuple);
+    // The header first: a coverage upload (POST /2.0/...) may then have a larger body than the rest.
+    auto [read_ec, bytes_read] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    const bool coverage = !read_ec && is_coverage_upload(parser.get());
+    if (coverage) parser.body_limit(ctx.config.max_coverage_body);
+    if (!read_ec && !parser.is_done()) {
+      auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, kTuple);
+      read_ec = body_ec;
+      bytes_read += body_bytes;
+    }
     const auto start = std::chrono::steady_clock::now();
     Request& req = parser.get();
     bool keep_alive = false;
     ApiResponse resp;
     Outcome out;
     if (read_ec) {
-      auto failure = read_failure(read_ec);
+      auto failure = read_failure(read_ec, coverage);
       if (!failure) break;
       resp = std::move(*failure);
     } else {

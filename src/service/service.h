@@ -21,6 +21,7 @@
 #include "core/time.h"
 #include "ratelimit/limiter.h"
 #include "service/ttl_cache.h"
+#include "store/coverage_store.h"
 #include "store/store.h"
 
 namespace rt {
@@ -118,6 +119,37 @@ struct NewUserRequest {
   bool is_admin = false;
 };
 
+// Which repository, commit and language a legacy /2.0 coverage call names (service/coverage.cc).
+struct CoverageTarget {
+  // false: the project-token routes (/2.0/coverage/..., /2.0/commit/...), where the token decides the
+  // repository. true: the by-name routes; `provider` is absent in the oldest, provider-less form.
+  bool named = false;
+  std::optional<std::string> provider;
+  std::string org;
+  std::string repo;
+  std::string commit;
+  std::string language;  // empty for the final notification
+};
+
+// One language's report of a commit, and the commit's totals over all languages.
+struct CommitCoverageReport {
+  std::string language;
+  CoverageStatus status = CoverageStatus::partial;
+  std::int64_t files = 0, covered = 0, coverable = 0;
+  UnixTime updated_at = 0;
+};
+struct CommitCoverageFile {
+  std::string language;
+  FileCoverageSummary file;
+};
+struct CommitCoverage {
+  std::string commit;
+  std::int64_t covered = 0, coverable = 0;
+  bool final = false;  // every language's report is final
+  std::vector<CommitCoverageReport> reports;
+  std::vector<CommitCoverageFile> files;
+};
+
 struct ServiceOptions {
   RateLimitRule per_token{"per-token", 100, 1000};
   RateLimitRule per_address{"per-address", 20, 100};
@@ -196,6 +228,20 @@ class Service {
   // Offline bootstrap (repotokensd admin create-user): no caller to check.
   Result<IssuedAccountToken> bootstrap_user(const NewUserRequest& req);
 
+  // --- coverage (service/coverage.cc) ---------------------------------------------------------------
+  // A project token uploads to its own repository only; an account token needs write permission on the
+  // named one. A malformed body is `invalid` (saying what is wrong), logged as a failed upload, and stores
+  // no coverage. `unavailable` when the store does not keep coverage (PostgreSQL, for now).
+  Result<CoverageUpload> upload_coverage(const Principal& p, const CoverageTarget& target, std::string_view body,
+                                         bool partial);
+  // coverageFinal: the commit's partial reports become final. Returns how many reports.
+  Result<int> finish_coverage(const Principal& p, const CoverageTarget& target);
+  // listCoverageReports: newest first; `limit` 1..1000, default 100. Read access, or that repository's token.
+  Result<std::vector<CoverageUpload>> list_coverage_reports(const Principal& p, const RepoRef& repo,
+                                                            std::optional<std::string> limit);
+  // The commit coverage summary (a repotokens extension): per language and per file.
+  Result<CommitCoverage> commit_coverage(const Principal& p, const RepoRef& repo, const std::string& commit);
+
   // Writes pending lastUsedAt updates now (also done every last_use_flush_ms by a background thread).
   void flush_last_use();
 
@@ -207,6 +253,8 @@ class Service {
   Result<Access> org_access(const Principal& p, const OrgRef& ref);
   Result<Access> repo_access(const Principal& p, const RepoRef& ref);
   Result<Principal> authenticate(const Credentials& c);
+  Result<Access> coverage_access(const Principal& p, const CoverageTarget& t);
+  Result<CoverageStore*> coverage_store();
   // Counts an authenticated (or refused) request against its rate limit and completes the admission.
   Admission charge(const Credentials& c, Result<Principal> principal);
   AuditEvent audit(const Principal& p, std::optional<Id> org_id, std::string action, std::string target,

@@ -1,0 +1,136 @@
+// Handlers for coverage: the legacy /2.0 upload and final-notification calls (legacy `{"error": text}`
+// bodies, `{"success": text}` answers, as the coverage reporters expect), listCoverageReports and the commit
+// coverage summary (a repotokens extension, docs/coverage.md).
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/time.h"
+#include "server/handlers.h"
+#include "server/json_io.h"
+
+namespace rt::server {
+namespace {
+
+ApiResponse legacy_body(int status, std::string_view key, std::string_view text) {
+  ApiResponse r;
+  r.status = status;
+  r.body = json{{std::string(key), std::string(text)}}.dump();
+  return r;
+}
+
+Result<bool> partial_param(const ApiRequest& req) {
+  auto partial = query_param(req.query, "partial");
+  if (!partial || *partial == "false") return false;
+  if (*partial == "true") return true;
+  return make_error(ErrorKind::invalid, "partial must be true or false");
+}
+
+// Path parameters per route shape: [provider, org, repo,] commit[, language] or [org, repo,] commit[, language].
+CoverageTarget target_of(const ApiRequest& req, bool named, bool with_provider, bool with_language) {
+  CoverageTarget t;
+  size_t i = 0;
+  t.named = named;
+  if (named) {
+    if (with_provider) t.provider = req.params.at(i++);
+    t.org = req.params.at(i++);
+    t.repo = req.params.at(i++);
+  }
+  t.commit = req.params.at(i++);
+  if (with_language) t.language = req.params.at(i++);
+  return t;
+}
+
+ApiResponse upload(Service& service, const Principal& p, const ApiRequest& req, CoverageTarget target) {
+  auto partial = partial_param(req);
+  if (!partial) return legacy_error_response(partial.error());
+  auto saved = service.upload_coverage(p, target, req.body, *partial);
+  if (!saved) return legacy_error_response(saved.error());
+  return legacy_body(200, "success", "Report sent!");
+}
+
+ApiResponse final_notification(Service& service, const Principal& p, CoverageTarget target) {
+  auto reports = service.finish_coverage(p, target);
+  if (!reports) return legacy_error_response(reports.error());
+  return legacy_body(200, "success", fmt::format("Coverage of commit {} is final ({} report{})", target.commit,
+                                                 *reports, *reports == 1 ? "" : "s"));
+}
+
+json percent_json(std::int64_t covered, std::int64_t coverable) { return coverage_percent(covered, coverable); }
+
+json upload_json(const CoverageUpload& u) {
+  json j = {{"commit", u.commit},
+            {"language", u.language},
+            {"status", coverage_status_name(u.status)},
+            {"files", u.files},
+            {"coverage", percent_json(u.covered, u.coverable)},
+            {"coveredLines", u.covered},
+            {"coverableLines", u.coverable},
+            {"bytes", u.bytes},
+            {"uploadedAt", format_rfc3339(u.at)}};
+  if (u.status == CoverageStatus::failed) j["reason"] = u.reason;
+  return j;
+}
+
+json commit_coverage_json(const CommitCoverage& c) {
+  json reports = json::array();
+  for (const auto& r : c.reports)
+    reports.push_back({{"language", r.language}, {"status", coverage_status_name(r.status)}, {"files", r.files},
+                       {"coverage", percent_json(r.covered, r.coverable)}, {"coveredLines", r.covered},
+                       {"coverableLines", r.coverable}, {"updatedAt", format_rfc3339(r.updated_at)}});
+  json files = json::array();
+  for (const auto& f : c.files)
+    files.push_back({{"filename", f.file.name}, {"language", f.language},
+                     {"coverage", percent_json(f.file.covered, f.file.coverable)},
+                     {"coveredLines", f.file.covered}, {"coverableLines", f.file.coverable}});
+  return {{"commit", c.commit}, {"status", c.final ? "final" : "partial"},
+          {"coverage", percent_json(c.covered, c.coverable)}, {"coveredLines", c.covered},
+          {"coverableLines", c.coverable}, {"reports", std::move(reports)}, {"files", std::move(files)}};
+}
+
+}  // namespace
+
+ApiResponse legacy_error_response(const Error& error) {
+  std::string_view text = error.message;
+  // Reporters expect exactly "not found" for a token that is unknown, revoked or for another repository.
+  if (error.kind == ErrorKind::unauthorized ||
+      (error.kind == ErrorKind::not_found && !error.message.starts_with("no coverage")))
+    text = "not found";
+  return legacy_body(status_of(error.kind), "error", text);
+}
+
+ApiResponse upload_coverage_by_token(Service& s, const Principal& p, const ApiRequest& req) {
+  return upload(s, p, req, target_of(req, false, false, true));
+}
+ApiResponse final_coverage_by_token(Service& s, const Principal& p, const ApiRequest& req) {
+  return final_notification(s, p, target_of(req, false, false, false));
+}
+ApiResponse upload_coverage_by_name(Service& s, const Principal& p, const ApiRequest& req) {
+  return upload(s, p, req, target_of(req, true, true, true));
+}
+ApiResponse final_coverage_by_name(Service& s, const Principal& p, const ApiRequest& req) {
+  return final_notification(s, p, target_of(req, true, true, false));
+}
+ApiResponse upload_coverage_without_provider(Service& s, const Principal& p, const ApiRequest& req) {
+  return upload(s, p, req, target_of(req, true, false, true));
+}
+ApiResponse final_coverage_without_provider(Service& s, const Principal& p, const ApiRequest& req) {
+  return final_notification(s, p, target_of(req, true, false, false));
+}
+
+ApiResponse list_coverage_reports(Service& service, const Principal& p, const ApiRequest& req) {
+  auto uploads = service.list_coverage_reports(p, repo_ref(req), query_param(req.query, "limit"));
+  if (!uploads) return failure(uploads);
+  json items = json::array();
+  for (const auto& u : *uploads) items.push_back(upload_json(u));
+  const auto count = static_cast<std::int64_t>(uploads->size());
+  auto limit = query_param(req.query, "limit");
+  return list_response(std::move(items), std::nullopt, limit ? std::stoi(*limit) : 100, count);
+}
+
+ApiResponse get_commit_coverage(Service& service, const Principal& p, const ApiRequest& req) {
+  auto summary = service.commit_coverage(p, repo_ref(req), req.params.at(3));
+  if (!summary) return failure(summary);
+  return data_response(200, commit_coverage_json(*summary));
+}
+
+}  // namespace rt::server
