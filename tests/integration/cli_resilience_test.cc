@@ -57,6 +57,7 @@ TEST(CliResilience, KilledSeveralTimesThenReRunFinishesWithNothingLostOrOrphaned
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.err.find("created 0"), std::string::npos) << again.err;
   expect_one_working_token_each(w, out);
+  EXPECT_EQ(w.stored_token_count(), 1000);  // no orphan of any name: revoked tokens leave no row
 }
 
 TEST(CliResilience, ServerKilledAndRestartedMidRun) {
