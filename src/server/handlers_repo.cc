@@ -26,14 +26,14 @@ ApiResponse list_repositories(Service& service, const Principal& p, const ApiReq
 ApiResponse get_repository(Service& service, const Principal& p, const ApiRequest& req) {
   auto repo = service.get_repository(p, repo_ref(req));
   if (!repo) return failure(repo);
-  return data_response(200, view_json(*repo));
+  return repository_response(200, repo->repository, repo->permission);
 }
 
 std::optional<ApiResponse> get_repository_from_memory(Service& service, const Principal& p, const ApiRequest& req) {
   auto repo = service.try_get_repository_from_memory(p, repo_ref(req));
   if (!repo) return std::nullopt;
   if (!*repo) return failure(*repo);
-  return data_response(200, view_json(**repo));
+  return repository_response(200, (*repo)->repository, (*repo)->permission);
 }
 
 ApiResponse add_repository(Service& service, const Principal& p, const ApiRequest& req) {
@@ -59,7 +59,7 @@ ApiResponse add_repository(Service& service, const Principal& p, const ApiReques
   }
   auto repo = service.add_repository(p, add);
   if (!repo) return failure(repo);
-  return data_response(201, repository_json(*repo));
+  return repository_response(201, *repo);
 }
 
 ApiResponse delete_repository(Service& service, const Principal& p, const ApiRequest& req) {

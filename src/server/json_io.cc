@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace rt::server {
@@ -29,21 +30,81 @@ json organization_json(const Organization& o, std::optional<OrgRole> role, bool 
   return j;
 }
 
+// Repositories are the hottest thing rendered (getRepository with a project token), so their JSON is
+// written directly as text rather than built as a json object (a std::map node per field) and dumped.
+std::string repository_json_text(const Repository& r, std::optional<Permission> permission) {
+  std::string out;
+  out.reserve(320 + r.name.size() * 2 + r.owner.size() * 2 + r.remote_identifier.size());
+  auto field = [&out](std::string_view key) {
+    out += out.size() > 1 ? ",\"" : "\"";
+    out += key;
+    out += "\":";
+  };
+  auto text = [&out](std::string_view value) {
+    out += '"';
+    for (unsigned char c : value) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20) {
+        out += fmt::format("\\u{:04x}", c);
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    out += '"';
+  };
+  out += '{';
+  field("repositoryId");
+  out += std::to_string(r.id);
+  field("provider");
+  text(provider_code(r.provider));
+  field("owner");
+  text(r.owner);
+  field("name");
+  text(r.name);
+  field("fullPath");
+  text(r.owner + "/" + r.name);
+  field("visibility");
+  text(visibility_name(r.visibility));
+  if (!r.remote_identifier.empty()) {
+    field("remoteIdentifier");
+    text(r.remote_identifier);
+  }
+  if (r.updated_at > 0) {
+    field("lastUpdated");
+    text(format_rfc3339(r.updated_at));
+  }
+  if (permission) {
+    field("permission");
+    text(permission_name(*permission));
+  }
+  field("problems");
+  out += "[]";
+  field("languages");
+  out += '[';
+  for (size_t i = 0; i < r.languages.size(); ++i) {
+    if (i) out += ',';
+    text(r.languages[i]);
+  }
+  out += ']';
+  field("standards");
+  out += "[]";
+  field("addedState");
+  text("Added");
+  out += '}';
+  return out;
+}
+
 json repository_json(const Repository& r, std::optional<Permission> permission) {
-  json j = {{"repositoryId", r.id},
-            {"provider", provider_code(r.provider)},
-            {"owner", r.owner},
-            {"name", r.name},
-            {"fullPath", r.owner + "/" + r.name},
-            {"visibility", visibility_name(r.visibility)}};
-  if (!r.remote_identifier.empty()) j["remoteIdentifier"] = r.remote_identifier;
-  if (r.updated_at > 0) j["lastUpdated"] = format_rfc3339(r.updated_at);
-  if (permission) j["permission"] = permission_name(*permission);
-  j["problems"] = json::array();
-  j["languages"] = r.languages;
-  j["standards"] = json::array();
-  j["addedState"] = "Added";
-  return j;
+  return json::parse(repository_json_text(r, permission));  // one renderer: the text one
+}
+
+ApiResponse repository_response(int status, const Repository& r, std::optional<Permission> permission) {
+  ApiResponse resp;
+  resp.status = status;
+  resp.body = "{\"data\":" + repository_json_text(r, permission) + "}";
+  return resp;
 }
 
 json account_token_json(const AccountToken& t) {
@@ -94,8 +155,9 @@ json policy_json(const TokenPolicy& p) {
   return {{"defaultLifetimeDays", p.default_lifetime_days}, {"maxLifetimeDays", p.max_lifetime_days}};
 }
 
-ApiResponse data_response(int status, const json& value) {
-  json envelope = {{"data", value}};
+ApiResponse data_response(int status, json value) {
+  json envelope = json::object();
+  envelope["data"] = std::move(value);
   return bare_response(status, envelope);
 }
 

@@ -18,6 +18,9 @@ using nlohmann::json;
 json user_json(const User& u);
 json organization_json(const Organization& o, std::optional<OrgRole> role = std::nullopt, bool member = false);
 json repository_json(const Repository& r, std::optional<Permission> permission = std::nullopt);
+// The same shape as text, and `{"data": <repository>}` as a response, without building a json object.
+std::string repository_json_text(const Repository& r, std::optional<Permission> permission = std::nullopt);
+ApiResponse repository_response(int status, const Repository& r, std::optional<Permission> permission = std::nullopt);
 json account_token_json(const AccountToken& t);                      // listing: never a secret
 json issued_account_token_json(const IssuedAccountToken& t);         // {"id","token","expiresAt"?}
 json repository_token_json(const RepositoryToken& t);                // listing: never a secret
@@ -27,7 +30,7 @@ json audit_json(const AuditEvent& e);
 json policy_json(const TokenPolicy& p);
 
 // {"data": value} with the status.
-ApiResponse data_response(int status, const json& value);
+ApiResponse data_response(int status, json value);  // moved into the envelope, not copied
 // A bare JSON body (createUserApiToken answers this way, as Codacy's spec says).
 ApiResponse bare_response(int status, const json& value);
 ApiResponse no_content();
