@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of `repotokens provision` (issue 3). Prints a Markdown section for docs/benchmarks-cli.md.
+# Benchmark of `repotokens provision` (issue 3). Prints a Markdown section for docs/benchmarks.md.
 #  1. The recipe (bench/recipe.sh, curl + jq per repository, no sleep) vs `repotokens provision`, N
 #     repositories each, same server, no rate limit; ratio of wall times.
 #  2. Server limited to R requests/s (50 and 200, burst = R so that the IETF window is 1 s): run time
