@@ -232,12 +232,19 @@ asio::awaitable<void> serve_connection(ServerContext& ctx, Worker& worker, tcp::
     }
     http::request_parser<http::string_body> parser;
     parser.header_limit(kHeaderLimit);
-    parser.body_limit(ctx.config.max_body);
+    // The header first, under the larger of the two limits (Beast checks Content-Length against the limit
+    // as soon as the header is parsed); then the limit of the route: coverage uploads (POST /2.0/...) may
+    // be up to --max-coverage-body, everything else --max-body.
+    parser.body_limit(std::max(ctx.config.max_body, ctx.config.max_coverage_body));
     stream.expires_after(read_timeout);
-    // The header first: a coverage upload (POST /2.0/...) may then have a larger body than the rest.
     auto [read_ec, bytes_read] = co_await http::async_read_header(stream, buffer, parser, kTuple);
-    const bool coverage = !read_ec && is_coverage_upload(parser.get());
-    if (coverage) parser.body_limit(ctx.config.max_coverage_body);
+    const bool coverage =
+        (!read_ec || read_ec == http::error::body_limit) && is_coverage_upload(parser.get());
+    if (!read_ec && !coverage) {
+      parser.body_limit(ctx.config.max_body);  // for chunked bodies, checked as they arrive
+      if (auto length = parser.content_length(); length && *length > ctx.config.max_body)
+        read_ec = http::error::body_limit;
+    }
     if (!read_ec && !parser.is_done()) {
       auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, kTuple);
       read_ec = body_ec;
