@@ -194,6 +194,11 @@ bool is_coverage_upload(const Request& req) {
          std::string_view(req.target().data(), req.target().size()).starts_with("/2.0/");
 }
 
+bool expects_continue(const Request& req) {
+  auto it = req.find(http::field::expect);
+  return it != req.end() && beast::iequals(it->value(), "100-continue");
+}
+
 class ConnectionCount {
  public:
   explicit ConnectionCount(ServerContext& ctx) : ctx_(ctx) {}
@@ -244,6 +249,12 @@ asio::awaitable<void> serve_connection(ServerContext& ctx, Worker& worker, tcp::
       parser.body_limit(ctx.config.max_body);  // for chunked bodies, checked as they arrive
       if (auto length = parser.content_length(); length && *length > ctx.config.max_body)
         read_ec = http::error::body_limit;
+    }
+    if (!read_ec && !parser.is_done() && expects_continue(parser.get())) {
+      // curl asks before sending a large body (coverage reports) and otherwise waits a whole second.
+      http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+      auto [continue_ec, continue_bytes] = co_await http::async_write(stream, go_on, kTuple);
+      read_ec = continue_ec;
     }
     if (!read_ec && !parser.is_done()) {
       auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, kTuple);
