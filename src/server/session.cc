@@ -2,7 +2,9 @@
 // wait for its first byte (idle timeout) -> read it whole (read timeout, header and body limits) ->
 // route -> answer on the loop (health, version, metrics) or hop ONCE to the blocking pool for admission
 // plus the operation -> write -> metrics and access log -> next request or close.
+#include <array>
 #include <chrono>
+#include <cmath>
 #include <map>
 
 #include <boost/asio/as_tuple.hpp>
@@ -22,6 +24,7 @@ namespace http = beast::http;
 namespace {
 
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr std::size_t kLingerBytes = 64 * 1024 * 1024;  // at most this much of a refused body is read away
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 using Request = http::request<http::string_body>;
@@ -59,7 +62,11 @@ long ceil_seconds(double s, long at_least) { return std::max(at_least, static_ca
 // The rate-limit headers every answer to an admitted (or throttled) request carries, and the refusal.
 ApiResponse finish(ServerContext& ctx, const Admission& admission, ApiResponse resp) {
   if (const RateLimitRule* rule = admission.rule) {
-    resp.ratelimit_policy = fmt::format("\"{}\";q={};w={}", rule->name, rule->burst, ceil_seconds(rule->window_seconds(), 1));
+    // A whole-second window and the quota the rate gives over it, so that q/w is the rate even when
+    // burst/rate is not a whole number (the burst itself shows in RateLimit's r).
+    const long window = ceil_seconds(rule->window_seconds(), 1);
+    const long quota = std::max(1L, std::lround(rule->rate_per_second * static_cast<double>(window)));
+    resp.ratelimit_policy = fmt::format("\"{}\";q={};w={}", rule->name, quota, window);
     resp.ratelimit = fmt::format("\"{}\";r={};t={}", rule->name, std::max<std::int64_t>(0, admission.decision.remaining),
                                  ceil_seconds(admission.decision.reset_after, 0));
   }
@@ -225,6 +232,7 @@ asio::awaitable<void> serve_connection(ServerContext& ctx, Worker& worker, tcp::
   const auto idle_timeout = seconds(ctx.config.idle_timeout);
   const auto read_timeout = seconds(ctx.config.read_timeout);
 
+  bool refused_body = false;
   while (true) {
     if (buffer.size() == 0) {  // between requests: the idle timeout, and drain may close us here
       if (ctx.draining.load(std::memory_order_relaxed)) break;
@@ -270,6 +278,7 @@ asio::awaitable<void> serve_connection(ServerContext& ctx, Worker& worker, tcp::
       auto failure = read_failure(read_ec, coverage);
       if (!failure) break;
       resp = std::move(*failure);
+      refused_body = true;
     } else {
       try {
         resp = co_await dispatch(ctx, req, peer, api, out);
@@ -290,6 +299,17 @@ asio::awaitable<void> serve_connection(ServerContext& ctx, Worker& worker, tcp::
     if (write_ec || !keep_alive) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (refused_body) {
+    // The client may still be sending the body we refused (413, 431). Closing now would reset the
+    // connection and could destroy our answer before the client reads it: read the rest away, briefly.
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 16384> sink;
+    for (std::size_t total = 0; total < kLingerBytes;) {
+      auto [linger_ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+      if (linger_ec) break;
+      total += n;
+    }
+  }
   stream.close();
 }
 
