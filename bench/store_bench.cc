@@ -16,13 +16,15 @@
 #include <vector>
 
 #include "store/store.h"
+#include "token_world.h"
 
 namespace {
+
+using namespace bench;
 
 constexpr int kWriters = 64;
 constexpr int kTokenRepositories = 2000;  // enough that no repository reaches 100 live tokens
 constexpr int kListRepositories = 100'000;
-constexpr rt::UnixTime kNow = 1'800'000'000;
 
 std::filesystem::path fresh_dir() {
   std::random_device rd;
@@ -31,26 +33,8 @@ std::filesystem::path fresh_dir() {
   return dir;
 }
 
-template <class T>
-T must(rt::Result<T> r) {
-  if (!r.ok()) throw std::runtime_error(r.error().message);
-  return std::move(r).value();
-}
-
-rt::AuditEvent audit(rt::Id org_id, const char* action) {
-  return rt::AuditEvent{.org_id = org_id, .at = kNow, .actor = "user:bench", .action = action, .target = "bench"};
-}
-
 // --- token creation ---------------------------------------------------------------------------------------
 
-struct TokenWorld {
-  std::filesystem::path dir;
-  std::unique_ptr<rt::Store> store;
-  rt::Id org_id = 0;
-  std::vector<rt::Id> repositories;
-  std::atomic<std::uint64_t> next{0};
-  std::atomic<int> failures{0};
-};
 TokenWorld* token_world = nullptr;
 
 void setup_tokens(const benchmark::State& state) {
@@ -60,17 +44,7 @@ void setup_tokens(const benchmark::State& state) {
   {
     // Populate with group commit and many threads (fast), then reopen in the mode under test.
     auto store = must(rt::open_store(url));
-    rt::User u = must(store->create_user(rt::NewUser{.name = "bench"}));
-    w->org_id = must(store->create_organization(rt::NewOrganization{.name = "bench"}, u.id, audit(0, "org"))).id;
-    w->repositories.resize(kTokenRepositories);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kWriters; ++t)
-      threads.emplace_back([&, t] {
-        for (int i = t; i < kTokenRepositories; i += kWriters)
-          w->repositories[i] = must(store->create_repository(
-              rt::NewRepository{.org_id = w->org_id, .name = "repo-" + std::to_string(i)}, audit(w->org_id, "repo"))).id;
-      });
-    for (auto& th : threads) th.join();
+    seed_repositories(*store, *w, "bench", kTokenRepositories, kWriters);
   }
   w->store = must(rt::open_store(url, rt::StoreOptions{.group_commit = state.range(0) != 0}));
   token_world = w;
@@ -83,22 +57,7 @@ void teardown_tokens(const benchmark::State&) {
   token_world = nullptr;
 }
 
-void BM_CreateRepositoryToken(benchmark::State& state) {
-  TokenWorld& w = *token_world;
-  std::size_t k = static_cast<std::size_t>(state.thread_index()) * 37;
-  for (auto _ : state) {
-    std::uint64_t n = w.next.fetch_add(1);
-    rt::NewRepositoryToken token{.repository_id = w.repositories[k++ % w.repositories.size()],
-                                 .name = "t" + std::to_string(n), .hash = {}, .created_at = kNow,
-                                 .expires_at = kNow + 86400};
-    for (std::size_t i = 0; i < token.hash.size(); ++i) token.hash[i] = static_cast<std::uint8_t>(n >> (8 * (i % 8)) ^ i);
-    auto r = w.store->create_repository_token(token, kNow, rt::kMaxLiveTokensPerRepository,
-                                              audit(w.org_id, "repository.token.create"));
-    if (!r.ok()) ++w.failures;
-  }
-  state.SetItemsProcessed(state.iterations());
-  if (state.thread_index() == 0) state.counters["failures"] = w.failures.load();
-}
+void BM_CreateRepositoryToken(benchmark::State& state) { create_tokens(state, *token_world); }
 // Arg 1: group commit; arg 0: one transaction (and one fsync) per write, the baseline, given fewer
 // iterations per thread because each of its writes waits for its own fsync.
 BENCHMARK(BM_CreateRepositoryToken)
