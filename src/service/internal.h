@@ -19,12 +19,15 @@ struct Service::Access {
   std::optional<Permission> permission;  // effective permission on `repo` (users only)
 };
 
+// The metric label `op="<op>"`, built once per thread and operation (ops are string literals).
+const std::string& store_op_label(const char* op);
+
 // Runs a store call and records its latency under `op`.
 template <class F>
 auto timed(const char* op, F&& f) {
   auto start = std::chrono::steady_clock::now();
   auto result = f();
-  metrics::observe("repotokens_store_duration_seconds", std::string("op=\"") + op + "\"",
+  metrics::observe("repotokens_store_duration_seconds", store_op_label(op),
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return result;
 }

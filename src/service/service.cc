@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -21,6 +22,13 @@ void count_auth_failure(std::string_view reason) {
 std::string Principal::describe() const {
   if (kind == Kind::user) return "user:" + user.name;
   return "repository-token:" + std::to_string(repository_token.id);
+}
+
+const std::string& store_op_label(const char* op) {
+  thread_local std::unordered_map<const char*, std::string> labels;
+  auto [it, fresh] = labels.try_emplace(op);
+  if (fresh) it->second = fmt::format("op=\"{}\"", op);
+  return it->second;
 }
 
 Status require_user(const Principal& p) {
