@@ -50,6 +50,8 @@ const Reporter& reporter() {
 class Reporter340 : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Until PostgreSQL coverage storage lands (branch pgcov), coverage upload answers 503 on PostgreSQL.
+    RT_SKIP_ON_POSTGRESQL("coverage storage is not implemented on PostgreSQL yet (503)");
     if (!reporter().skip_reason.empty()) GTEST_SKIP() << reporter().skip_reason;
     server_ = std::make_unique<ServerProcess>();
     http_ = std::make_unique<HttpClient>(server_->base_url());
@@ -69,7 +71,7 @@ class Reporter340 : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.body;
     return r.json()["data"];
   }
-  std::int64_t coverage_rows() { return table_counts(sqlite_path(server_->db_url()))["coverage_reports"]; }
+  std::int64_t coverage_rows() { return table_counts(server_->db_url())["coverage_reports"]; }
 
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<HttpClient> http_;

@@ -17,6 +17,9 @@ json file_report(const std::string& name, const json& coverage) {
 
 class Coverage : public ::testing::Test {
  protected:
+  // Until PostgreSQL coverage storage lands (branch pgcov), coverage upload answers 503 on PostgreSQL.
+  void SetUp() override { RT_SKIP_ON_POSTGRESQL("coverage storage is not implemented on PostgreSQL yet (503)"); }
+
   ServerProcess server{ServerOptions{.db_url = {}, .extra_args = {"--max-coverage-body", "2000000"}, .env = {}}};
   HttpClient http{server.base_url()};
   World w = bootstrap_world(server, http, "acme", {"api", "web"});
@@ -35,7 +38,7 @@ class Coverage : public ::testing::Test {
     return http.get(repo_path("gh", "acme", repo) + "/commits/" + commit + "/coverage", {api_token(w.admin.token)});
   }
   std::int64_t coverage_rows() {
-    auto counts = table_counts(sqlite_path(server.db_url()));
+    auto counts = table_counts(server.db_url());
     return counts["coverage_reports"];
   }
 };

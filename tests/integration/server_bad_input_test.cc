@@ -15,7 +15,7 @@ class BadInput : public ::testing::Test {
   World w = bootstrap_world(server, http, "acme", {"api", "web"});
   std::string admin() const { return api_token(w.admin.token); }
   std::string repo(const std::string& name) const { return repo_path("gh", "acme", name); }
-  std::map<std::string, std::int64_t> counts() { return table_counts(sqlite_path(server.db_url())); }
+  std::map<std::string, std::int64_t> counts() { return table_counts(server.db_url()); }
 
   // Sends a raw body and expects `status` with a JSON error envelope.
   void expect_refused(const std::string& method, const std::string& path, const std::string& body, long status) {

@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <filesystem>
 
 #include "support/http_client.h"
 #include "support/server_process.h"
+#include "support/test_backend.h"
 
 namespace rt::test {
 namespace {
@@ -46,7 +46,7 @@ TEST(Harness, ServerStartsRestartsAndStopsCleanly) {
   EXPECT_EQ(again.get("/api/v3/health").status, 200);
   EXPECT_EQ(server.stop(), 0) << server.log();
   EXPECT_EQ(server.pid(), -1);
-  EXPECT_TRUE(std::filesystem::exists(server.dir() / "repotokens.db"));
+  EXPECT_TRUE(table_counts(server.db_url()).contains("users")) << "the database was not kept";
 }
 
 }  // namespace

@@ -1,11 +1,7 @@
-// Test harness: world building over the public API and read-only inspection of the stored database.
+// Test harness: world building over the public API and checks of its error envelopes.
 #include "support/api_fixture.h"
 
-#include <sqlite3.h>
-
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "core/time.h"
@@ -152,43 +148,6 @@ std::vector<nlohmann::json> walk_all(HttpClient& http, const std::string& path, 
 std::string rfc3339_from_now(std::int64_t seconds) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
   return rt::format_rfc3339(now.count() + seconds);
-}
-
-std::filesystem::path sqlite_path(const std::string& db_url) {
-  const std::string prefix = "sqlite:";
-  return db_url.rfind(prefix, 0) == 0 ? std::filesystem::path(db_url.substr(prefix.size())) : std::filesystem::path(db_url);
-}
-
-std::map<std::string, std::int64_t> table_counts(const std::filesystem::path& db) {
-  std::map<std::string, std::int64_t> counts;
-  sqlite3* conn = nullptr;
-  if (sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot open " << db << " read-only: " << sqlite3_errmsg(conn);
-    sqlite3_close(conn);
-    return counts;
-  }
-  sqlite3_busy_timeout(conn, 5000);
-  std::vector<std::string> tables;
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(conn, "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name", -1, &st, nullptr);
-  while (st && sqlite3_step(st) == SQLITE_ROW)
-    tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-  sqlite3_finalize(st);
-  for (const auto& t : tables) {
-    std::string sql = "SELECT count(*) FROM \"" + t + "\"";
-    if (sqlite3_prepare_v2(conn, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-      counts[t] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(conn);
-  return counts;
-}
-
-std::string file_bytes(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace rt::test

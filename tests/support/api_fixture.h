@@ -1,6 +1,7 @@
 // Test harness: builds a small world on a running repotokensd through its public API (an instance admin,
-// users, an organization, repositories, grants, tokens), and inspects what the server stored (the SQLite
-// file, read-only) and answered (error envelopes). Shared by the integration tests of server and CLI.
+// users, an organization, repositories, grants, tokens) and checks what the server answered (error
+// envelopes); what it stored is read through support/test_backend.h. Shared by the integration tests of
+// server and CLI.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "support/http_client.h"
 #include "support/server_process.h"
+#include "support/test_backend.h"
 
 namespace rt::test {
 
@@ -73,12 +75,5 @@ std::vector<nlohmann::json> walk_all(HttpClient& http, const std::string& path, 
 
 // RFC 3339 UTC of now + `seconds`.
 std::string rfc3339_from_now(std::int64_t seconds);
-
-// The SQLite file behind an "sqlite:PATH" URL.
-std::filesystem::path sqlite_path(const std::string& db_url);
-// Row counts of every table, read through a read-only connection (safe while the server runs).
-std::map<std::string, std::int64_t> table_counts(const std::filesystem::path& db);
-// The bytes of a file ("" when missing).
-std::string file_bytes(const std::filesystem::path& p);
 
 }  // namespace rt::test

@@ -16,8 +16,6 @@
 #include <sstream>
 #include <thread>
 
-#include <sqlite3.h>
-
 extern char** environ;
 
 namespace rt::test {
@@ -98,26 +96,14 @@ std::map<std::string, int> CliWorld::family_counts_in_db(const std::string& base
   static const std::regex suffix("-[a-z0-9]{12}");
   std::map<std::string, int> counts;
   for (const auto& r : repos) counts[r] = 0;
-  sqlite3* db = nullptr;
-  const std::string path = sqlite_path(server->db_url()).string();
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot open " << path;
-    sqlite3_close(db);
-    return counts;
-  }
-  sqlite3_busy_timeout(db, 5000);
-  const char* sql =
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  const std::string sql =
       "SELECT r.name, t.name FROM repository_tokens t JOIN repositories r ON r.id = t.repository_id "
-      "WHERE t.expires_at > strftime('%s','now')";
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) ADD_FAILURE() << sqlite3_errmsg(db);
-  while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
-    std::string repo = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    std::string name = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
-    if (name == base || (name.starts_with(base) && std::regex_match(name.substr(base.size()), suffix))) counts[repo]++;
+      "WHERE t.expires_at > " + std::to_string(now.count());
+  for (const auto& row : query_rows(server->db_url(), sql)) {
+    const std::string& name = row[1];
+    if (name == base || (name.starts_with(base) && std::regex_match(name.substr(base.size()), suffix))) counts[row[0]]++;
   }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
   return counts;
 }
 
@@ -126,7 +112,7 @@ long CliWorld::repository_status_with(const std::string& repo, const std::string
 }
 
 std::int64_t CliWorld::stored_token_count() const {
-  auto counts = table_counts(sqlite_path(server->db_url()));
+  auto counts = table_counts(server->db_url());
   for (const char* name : {"repository_tokens", "repo_tokens", "repository_token"})
     if (counts.count(name)) return counts[name];
   ADD_FAILURE() << "no repository token table found";

@@ -33,12 +33,12 @@ struct CliWorld {
 
   // Live tokens of a repository whose name belongs to the family of `base` (base or base-<12 [a-z0-9]>).
   std::vector<nlohmann::json> family_tokens(const std::string& repo, const std::string& base = "ci-coverage") const;
-  // The same count for every repository at once, read from the SQLite file (no API requests, so it works
+  // The same count for every repository at once, read from the database (no API requests, so it works
   // while the server's rate limit is the thing under test): repository name -> live family tokens.
   std::map<std::string, int> family_counts_in_db(const std::string& base = "ci-coverage") const;
   // Does `secret` open `repo` (GET getRepository with project-token)? Returns the status.
   long repository_status_with(const std::string& repo, const std::string& secret) const;
-  // Number of repository tokens in the database (live or not), read from the SQLite file.
+  // Number of repository tokens in the database (live or not).
   std::int64_t stored_token_count() const;
 };
 

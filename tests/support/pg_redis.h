@@ -51,6 +51,7 @@ class PostgresServer {
   void start();
   bool running() const { return pid_ > 0; }
   std::string log() const;
+  std::filesystem::path data_dir() const { return dir_ / "data"; }  // what the cluster keeps on disk
 
  private:
   void launch();

@@ -1,10 +1,12 @@
 // Test harness: temporary folders, running a program with captured output and a deadline, and the
-// lifecycle of a real repotokensd process (start on port 0, wait for the port file and health, stop).
+// lifecycle of a real repotokensd process (its database on the run's backend, start on port 0, wait for
+// the port file and health, stop).
 #include "support/server_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,7 +20,10 @@
 
 #include <gtest/gtest.h>
 
+#include "core/secret.h"
 #include "support/http_client.h"
+#include "support/pg_redis.h"
+#include "support/test_backend.h"
 
 extern char** environ;
 
@@ -83,14 +88,23 @@ std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds timeout) {
   }
 }
 
-std::string read_file(const fs::path& p) {
+// A fresh 64-hex-character key, mode 0600, as an operator would give every node with --secret-file.
+fs::path write_secret_file(const fs::path& dir) {
+  SystemRandom random;
+  fs::path path = dir / "secret.key";
+  std::ofstream(path) << format_secret_key(generate_secret_key(random)) << "\n";
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  return path;
+}
+
+}  // namespace
+
+std::string file_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
-
-}  // namespace
 
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text,
                           const std::vector<std::string>& env, int timeout_seconds) {
@@ -182,7 +196,14 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
 }
 
 ServerProcess::ServerProcess(ServerOptions options) : options_(std::move(options)) {
-  db_url_ = options_.db_url.empty() ? "sqlite:" + (dir_.path() / "repotokens.db").string() : options_.db_url;
+  if (!options_.db_url.empty()) {
+    db_url_ = options_.db_url;
+  } else if (test_backend() == Backend::postgresql) {
+    db_url_ = shared_postgres().create_database();
+    secret_file_ = write_secret_file(dir_.path());
+  } else {
+    db_url_ = "sqlite:" + (dir_.path() / "repotokens.db").string();
+  }
   start();
 }
 
@@ -192,23 +213,32 @@ ServerProcess::~ServerProcess() {
 
 std::string ServerProcess::base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-std::string ServerProcess::log() const { return read_file(dir_.path() / "server.log"); }
+std::string ServerProcess::log() const { return file_bytes(dir_.path() / "server.log"); }
+
+std::vector<std::string> ServerProcess::database_args() const {
+  std::vector<std::string> args = {"--db", db_url_};
+  if (!secret_file_.empty()) args.insert(args.end(), {"--secret-file", secret_file_.string()});
+  return args;
+}
 
 // One attempt to start on `listen_port` (0 = any). Returns an empty string on success, else why not.
 std::string ServerProcess::try_start(int listen_port) {
   ++generation_;
   fs::path port_file = dir_.path() / ("port." + std::to_string(generation_));
-  std::vector<std::string> args = {REPOTOKENSD_BIN, "serve",         "--db",       db_url_,
-                                   "--listen",      "127.0.0.1:" + std::to_string(listen_port),
-                                   "--port-file",   port_file.string()};
+  std::vector<std::string> args = {REPOTOKENSD_BIN, "serve"};
+  for (auto& a : database_args()) args.push_back(std::move(a));
+  args.insert(args.end(), {"--listen", "127.0.0.1:" + std::to_string(listen_port), "--port-file", port_file.string()});
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   ExecSpec spec(args, options_.env);
   std::string log_path = (dir_.path() / "server.log").string();
   int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) return "cannot open " + log_path;
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed or killed test leaves no server behind
+    if (getppid() != parent) _exit(125);
     dup2(null_fd, 0);
     dup2(null_fd, 1);
     dup2(log_fd, 2);
@@ -228,7 +258,7 @@ std::string ServerProcess::try_start(int listen_port) {
     }
     std::error_code ec;
     if (fs::exists(port_file, ec)) {  // written atomically, so a complete line means a complete number
-      std::string text = read_file(port_file);
+      std::string text = file_bytes(port_file);
       if (!text.empty() && text.back() == '\n') {
         port_ = std::atoi(text.c_str());
         HttpClient http(base_url());
@@ -278,7 +308,9 @@ void ServerProcess::kill9() {
 }
 
 std::string ServerProcess::create_user_offline(const std::string& name, bool instance_admin) {
-  std::vector<std::string> args = {REPOTOKENSD_BIN, "admin", "create-user", "--db", db_url_, "--name", name};
+  std::vector<std::string> args = {REPOTOKENSD_BIN, "admin", "create-user"};
+  for (auto& a : database_args()) args.push_back(std::move(a));
+  args.insert(args.end(), {"--name", name});
   if (instance_admin) args.push_back("--instance-admin");
   CommandResult r = run_command(args, {}, options_.env, 60);
   if (r.exit_code != 0) {

@@ -1,5 +1,6 @@
 // Test harness: starts a real repotokensd on a loopback port chosen at run time, in its own temporary
-// folder, and stops it (SIGTERM, then SIGKILL after a grace period) when the object goes away.
+// folder, on the backend the test run asks for (support/test_backend.h), and stops it (SIGTERM, then SIGKILL
+// after a grace period) when the object goes away.
 #pragma once
 
 #include <sys/types.h>
@@ -25,7 +26,9 @@ class TempDir {
 };
 
 struct ServerOptions {
-  std::string db_url;                 // empty: sqlite:<dir>/repotokens.db
+  // Empty: a fresh database on the run's backend, i.e. sqlite:<dir>/repotokens.db, or with
+  // REPOTOKENS_TEST_BACKEND=postgresql a new database on the shared cluster and a generated key file.
+  std::string db_url;
   std::vector<std::string> extra_args;  // appended to `repotokensd serve ...`
   std::vector<std::string> env;       // "NAME=value" added to the environment
 };
@@ -36,14 +39,18 @@ struct CommandResult {
   std::string err;
 };
 
+// The bytes of a file ("" when missing).
+std::string file_bytes(const std::filesystem::path& p);
+
 // Runs a program to completion with the given arguments and optional standard input, capturing output.
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = {},
                           const std::vector<std::string>& env = {}, int timeout_seconds = 120);
 
 class ServerProcess {
  public:
-  // Starts `repotokensd serve --db URL --listen 127.0.0.1:0 --port-file F [extra]` and waits until the port
-  // file appears and /api/v3/health answers. Fails the test (ADD_FAILURE + throws) when it does not start.
+  // Starts `repotokensd serve --db URL [--secret-file K] --listen 127.0.0.1:0 --port-file F [extra]` and
+  // waits until the port file appears and /api/v3/health answers. Fails the test (ADD_FAILURE + throws) when
+  // it does not start. The process gets SIGKILL if the test process (precisely: the starting thread) dies.
   explicit ServerProcess(ServerOptions options = {});
   ~ServerProcess();  // stop()
   ServerProcess(const ServerProcess&) = delete;
@@ -52,25 +59,30 @@ class ServerProcess {
   int port() const { return port_; }
   std::string base_url() const;  // "http://127.0.0.1:PORT"
   const std::string& db_url() const { return db_url_; }
+  // The generated --secret-file on PostgreSQL; empty on SQLite, whose key sits beside the database.
+  const std::filesystem::path& secret_file() const { return secret_file_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
   pid_t pid() const { return pid_; }
 
-  // `repotokensd admin create-user --db URL --name NAME [--instance-admin]`; returns the printed token.
+  // `repotokensd admin create-user --db URL [--secret-file K] --name NAME [--instance-admin]`; returns the
+  // printed token.
   std::string create_user_offline(const std::string& name, bool instance_admin);
 
   // SIGTERM and wait; returns the exit status (0 on a clean drain).
   int stop();
   void kill9();
-  // Starts again on the same database (and the same port when it is free, else a new one).
+  // Starts again on the same database and key (and the same port when it is free, else a new one).
   void restart();
   std::string log() const;  // what the server wrote to stderr so far
 
  private:
   void start();
   std::string try_start(int listen_port);  // "" on success, else why it failed
+  std::vector<std::string> database_args() const;  // --db URL [--secret-file K]
   ServerOptions options_;
   TempDir dir_;
   std::string db_url_;
+  std::filesystem::path secret_file_;
   pid_t pid_ = -1;
   int port_ = 0;
   int generation_ = 0;
