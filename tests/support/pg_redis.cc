@@ -1,5 +1,6 @@
-// Throwaway PostgreSQL and Redis servers for tests: temporary folders, loopback ports picked at run time,
-// children that die with the test process (PR_SET_PDEATHSIG) and are stopped by the destructors.
+// Throwaway PostgreSQL and Redis servers for tests: temporary folders (PostgreSQL's on a tmpfs when there is
+// one, copied from a data folder made by initdb once per build), loopback ports picked at run time, children
+// that die with the test process (PR_SET_PDEATHSIG) and are stopped by the destructors.
 #include "support/pg_redis.h"
 
 #include <arpa/inet.h>
@@ -9,18 +10,24 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -73,8 +80,8 @@ int free_loopback_port() {
   return ntohs(addr.sin_port);
 }
 
-fs::path make_temp_dir(const char* prefix, const Identity& owner) {
-  std::string tmpl = (fs::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
+fs::path make_temp_dir(const fs::path& parent, const std::string& prefix, const Identity& owner) {
+  std::string tmpl = (parent / (prefix + "XXXXXX")).string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   if (owner.switch_user && ::chown(tmpl.c_str(), owner.uid, owner.gid) != 0)
     throw std::runtime_error("cannot give " + tmpl + " to the postgres user");
@@ -188,6 +195,82 @@ bool redis_answers_ping(int port) {
   return ok;
 }
 
+constexpr const char* kClusterPrefix = "rt-pg-";
+
+// Where clusters live: $REPOTOKENS_PG_TMPDIR, else /dev/shm when it is a tmpfs with room to spare, else the
+// temporary folder. On a disk, a cluster spends most of its set-up and every commit waiting for fsync, which
+// makes the PostgreSQL integration run several times slower and proves nothing more: the server still runs
+// with fsync=on, as in production, and survives its own restarts either way.
+fs::path cluster_parent() {
+  if (const char* env = std::getenv("REPOTOKENS_PG_TMPDIR"); env && *env) return env;
+  struct statfs st {};
+  constexpr unsigned long long kRoom = 1ull << 30;
+  if (::statfs("/dev/shm", &st) == 0 && st.f_type == 0x01021994 /* TMPFS_MAGIC */ &&
+      static_cast<unsigned long long>(st.f_bavail) * st.f_bsize >= kRoom && ::access("/dev/shm", W_OK) == 0)
+    return "/dev/shm";
+  return fs::temp_directory_path();
+}
+
+// Removes the folders of clusters whose test process is gone (it was killed, so no destructor ran; its
+// postgres died with it). Each folder is named rt-pg-<pid of the test process>-XXXXXX.
+void remove_orphaned_clusters(const fs::path& parent) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    const std::string_view prefix = kClusterPrefix;
+    if (!name.starts_with(prefix)) continue;
+    size_t digits = name.find_first_not_of("0123456789", prefix.size());
+    if (digits == prefix.size() || digits == std::string::npos || name[digits] != '-') continue;  // not ours
+    pid_t owner = static_cast<pid_t>(std::stol(name.substr(prefix.size(), digits - prefix.size())));
+    if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH) fs::remove_all(entry.path(), ec);
+  }
+}
+
+std::vector<std::string> initdb_command(const fs::path& data) {
+  // --no-sync only for initdb's own files: the server itself runs with fsync=on, as in production.
+  return {(postgres_bin_dir() / "initdb").string(), "-D", data.string(), "-U", "postgres", "--auth=trust",
+          "--no-sync", "--encoding=UTF8", "--locale=C"};
+}
+
+// A data folder made by initdb once per build (and PostgreSQL version) and copied for each cluster, since
+// initdb costs seconds and every test process starts a cluster. Empty when there is no template folder or
+// it cannot be made; the caller then runs initdb itself. `scratch` takes initdb's output.
+fs::path template_data(const Identity& who, const fs::path& scratch) {
+#ifdef REPOTOKENS_PG_TEMPLATE_DIR
+  std::string version;
+  if (run({(postgres_bin_dir() / "initdb").string(), "--version"}, scratch, who, &version) != 0) return {};
+  std::string options;
+  for (const auto& arg : initdb_command("")) options += arg + ' ';
+  std::string key;  // e.g. "initdbPostgreSQL15.5-<hash of the options>"
+  for (char c : version)
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.') key += c;
+  key += "-" + std::to_string(std::hash<std::string>{}(options));
+  const fs::path root = REPOTOKENS_PG_TEMPLATE_DIR;
+  const fs::path ready = root / key / "data";
+  std::error_code ec;
+  if (fs::exists(ready / "PG_VERSION", ec)) return ready;
+  fs::create_directories(root, ec);
+  if (who.switch_user && ::chown(root.c_str(), who.uid, who.gid) != 0) return {};
+  int lock = ::open((root / ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (lock < 0) return {};
+  ::flock(lock, LOCK_EX);  // another test process may be making it right now
+  if (!fs::exists(ready / "PG_VERSION", ec)) {
+    fs::path building = root / ("building-" + std::to_string(::getpid()));
+    fs::remove_all(building, ec);
+    fs::create_directory(building, ec);
+    bool owned = !who.switch_user || ::chown(building.c_str(), who.uid, who.gid) == 0;
+    if (owned && run(initdb_command(building / "data"), scratch, who, nullptr) == 0)
+      fs::rename(building, ready.parent_path(), ec);
+    fs::remove_all(building, ec);
+  }
+  ::close(lock);
+  return fs::exists(ready / "PG_VERSION", ec) ? ready : fs::path();
+#else
+  (void)who, (void)scratch;
+  return {};
+#endif
+}
+
 }  // namespace
 
 std::string postgres_unavailable_reason() {
@@ -212,12 +295,17 @@ std::string redis_unavailable_reason() {
 PostgresServer::PostgresServer() {
   if (auto why = postgres_unavailable_reason(); !why.empty()) throw std::runtime_error(why);
   Identity who = *postgres_identity();
-  dir_ = make_temp_dir("rt-pg-", who);
-  std::string ignored;
-  // --no-sync only for initdb's own files: the server itself runs with fsync=on, as in production.
-  int rc = run({(postgres_bin_dir() / "initdb").string(), "-D", (dir_ / "data").string(), "-U", "postgres",
-                "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C"},
-               dir_, who, &ignored);
+  const fs::path parent = cluster_parent();
+  remove_orphaned_clusters(parent);
+  dir_ = make_temp_dir(parent, kClusterPrefix + std::to_string(::getpid()) + "-", who);
+  int rc = -1;
+  if (fs::path from = template_data(who, dir_); !from.empty())
+    rc = run({"/bin/cp", "-a", from.string(), (dir_ / "data").string()}, dir_, who, nullptr);
+  if (rc != 0) {
+    std::error_code ec;
+    fs::remove_all(dir_ / "data", ec);
+    rc = run(initdb_command(dir_ / "data"), dir_, who, nullptr);
+  }
   if (rc != 0) {
     std::string log = read_file(dir_ / "commands.log");
     std::error_code ec;
@@ -292,7 +380,7 @@ std::string PostgresServer::create_database() {
 
 RedisServer::RedisServer() {
   if (auto why = redis_unavailable_reason(); !why.empty()) throw std::runtime_error(why);
-  dir_ = make_temp_dir("rt-redis-", Identity{});
+  dir_ = make_temp_dir(fs::temp_directory_path(), "rt-redis-", Identity{});
   port_ = free_loopback_port();
   launch();
 }

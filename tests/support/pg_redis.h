@@ -26,9 +26,11 @@ std::string redis_unavailable_reason();
       GTEST_SKIP() << rt_why_;                                                                  \
   } while (0)
 
-// A PostgreSQL cluster made by initdb in a temporary folder (owned by the `postgres` system user when the
-// tests run as root, since initdb and postgres refuse to run as root), trust authentication for the
-// superuser `postgres`, listening on 127.0.0.1 only. The constructor throws std::runtime_error (with the
+// A PostgreSQL cluster made by initdb (or copied from the build's initdb template) in a temporary folder
+// (under $REPOTOKENS_PG_TMPDIR, else /dev/shm when it is a tmpfs with at least 1 GiB free, else $TMPDIR),
+// owned by the `postgres` system user when the tests run as root, since initdb and postgres refuse to run as
+// root; trust authentication for the superuser `postgres`, listening on 127.0.0.1 only. Folders left by
+// killed test processes are removed by the next cluster made there. The constructor throws std::runtime_error (with the
 // server's log) when it cannot start; check postgres_unavailable_reason() first to skip instead.
 class PostgresServer {
  public:
