@@ -77,7 +77,9 @@ Service::Service(Store& store, const SecretHasher& hasher, const Clock& clock, R
       account_tokens_(std::chrono::milliseconds(options_.cache_ttl_ms)),
       repository_tokens_(std::chrono::milliseconds(options_.cache_ttl_ms)),
       organizations_(std::chrono::milliseconds(options_.cache_ttl_ms)),
-      repositories_(std::chrono::milliseconds(options_.cache_ttl_ms)) {
+      repositories_(std::chrono::milliseconds(options_.cache_ttl_ms)),
+      roles_(std::chrono::milliseconds(options_.cache_ttl_ms)),
+      permissions_(std::chrono::milliseconds(options_.cache_ttl_ms)) {
   metrics::describe("repotokens_auth_failures_total", "counter", "Refused credentials by reason.");
   metrics::describe("repotokens_rate_limited_total", "counter", "Requests refused by a rate limit, by scope.");
   metrics::describe("repotokens_tokens_created_total", "counter", "Tokens issued, by kind.");
@@ -269,6 +271,8 @@ void Service::invalidate_caches() {
   repository_tokens_.clear();
   organizations_.clear();
   repositories_.clear();
+  roles_.clear();
+  permissions_.clear();
 }
 
 Result<Repository> Service::find_repo(Id org_id, const std::string& name) {
@@ -291,7 +295,8 @@ Result<Organization> Service::find_org(const OrgRef& ref) {
 Result<Service::Access> Service::org_access(const Principal& p, const OrgRef& ref) {
   RT_TRY_STATUS(require_user(p));
   RT_TRY(Organization org, find_org(ref));
-  RT_TRY(std::optional<OrgRole> role, timed("get_role", [&] { return store_.get_role(org.id, p.user.id); }));
+  RT_TRY(std::optional<OrgRole> role, cached(roles_, fmt::format("{}/{}", org.id, p.user.id),
+                                             [&] { return store_.get_role(org.id, p.user.id); }, "get_role"));
   if (!role && !p.user.is_admin)  // outsiders learn nothing, not even that it exists
     return make_error(ErrorKind::not_found,
                       fmt::format("organization {}/{} not found", ref.provider, ref.org.substr(0, 100)));
@@ -328,7 +333,8 @@ Result<Service::Access> Service::repo_access(const Principal& p, const RepoRef& 
     a.permission = Permission::admin;
   } else {
     RT_TRY(std::optional<Permission> grant,
-           timed("get_permission", [&] { return store_.get_permission(repo->id, p.user.id); }));
+           cached(permissions_, fmt::format("{}/{}", repo->id, p.user.id),
+                  [&] { return store_.get_permission(repo->id, p.user.id); }, "get_permission"));
     if (grant)
       a.permission = grant;
     else if (repo->visibility != Visibility::Private)

@@ -281,6 +281,10 @@ class Service {
   TtlCache<SecretHash, RepositoryToken, HashOfSecret> repository_tokens_;
   TtlCache<std::string, Organization> organizations_;  // "gh/acme"
   TtlCache<std::string, Repository> repositories_;     // "<org id>/<name>"
+  // The caller's own rights, as org_access/repo_access read them; a change through another node is seen
+  // within the same bound as a revocation.
+  TtlCache<std::string, std::optional<OrgRole>> roles_;           // "<org id>/<user id>"
+  TtlCache<std::string, std::optional<Permission>> permissions_;  // "<repository id>/<user id>"
 
   std::mutex use_mu_;
   std::map<std::pair<int, Id>, UnixTime> pending_use_;

@@ -67,7 +67,9 @@ Status Service::set_member_role(const Principal& p, const OrgRef& ref, Id user_i
   RT_TRY_STATUS(user_exists(store_, user_id));
   auto event = audit(p, a.org.id, "member.set", fmt::format("{} user {}", org_path(a.org), user_id),
                      fmt::format("role={}", role));
-  return timed("set_member", [&] { return store_.set_member(a.org.id, user_id, *parsed, event); });
+  RT_TRY_STATUS(timed("set_member", [&] { return store_.set_member(a.org.id, user_id, *parsed, event); }));
+  invalidate_caches();
+  return ok_status();
 }
 
 Status Service::remove_member(const Principal& p, const OrgRef& ref, Id user_id) {
@@ -77,7 +79,9 @@ Status Service::remove_member(const Principal& p, const OrgRef& ref, Id user_id)
   if (!role)
     return make_error(ErrorKind::not_found, fmt::format("user {} is not a member of {}", user_id, org_path(a.org)));
   auto event = audit(p, a.org.id, "member.remove", fmt::format("{} user {}", org_path(a.org), user_id));
-  return timed("remove_member", [&] { return store_.remove_member(a.org.id, user_id, event); });
+  RT_TRY_STATUS(timed("remove_member", [&] { return store_.remove_member(a.org.id, user_id, event); }));
+  invalidate_caches();
+  return ok_status();
 }
 
 Result<TokenPolicy> Service::get_token_policy(const Principal& p, const OrgRef& ref) {

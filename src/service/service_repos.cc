@@ -123,8 +123,11 @@ Status Service::set_repository_permission(const Principal& p, const RepoRef& ref
   auto event = audit(p, a.org.id, "repository.permission.set",
                      fmt::format("{} user {}", repo_path(a.org, a.repo->name), user_id),
                      fmt::format("permission={}", permission));
-  if (!role) RT_TRY_STATUS(timed("set_member", [&] { return store_.set_member(a.org.id, user_id, OrgRole::member, event); }));
-  return timed("set_permission", [&] { return store_.set_permission(a.repo->id, user_id, *perm, event); });
+  Status st = role ? ok_status()
+                   : timed("set_member", [&] { return store_.set_member(a.org.id, user_id, OrgRole::member, event); });
+  if (st.ok()) st = timed("set_permission", [&] { return store_.set_permission(a.repo->id, user_id, *perm, event); });
+  invalidate_caches();  // even after a failure: the membership may have changed
+  return st;
 }
 
 Result<ListPage<RepositoryToken>> Service::list_repository_tokens(const Principal& p, const RepoRef& ref,

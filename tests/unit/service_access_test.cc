@@ -1,5 +1,8 @@
 // Who may do what (API.md "Who may do what"), at the service level: instance admin, organization admin,
 // members with admin/write/read grants, outsiders, and project tokens; plus admission and rate limits.
+#include <chrono>
+#include <thread>
+
 #include "service_fixture.h"
 
 namespace rt::testing {
@@ -133,6 +136,32 @@ TEST_F(ServiceTest, BadInputChangesNothing) {
   EXPECT_EQ(ok(service_->list_repositories(admin_, api_.org, {}, PageRequest{})).total, 1);
   EXPECT_EQ(service_->set_member_role(admin_, api_.org, 424242, "member").error().kind, ErrorKind::not_found);
   EXPECT_EQ(service_->set_member_role(admin_, api_.org, admin_.user.id, "owner").error().kind, ErrorKind::invalid);
+}
+
+// Roles and grants are cached like tokens: a change through this node applies at once, a change through
+// another node (a second Service on the same database) within the cache bound.
+TEST_F(ServiceTest, RoleChangesApplyAtOnceHereAndWithinTheCacheBoundOnAnotherNode) {
+  make_world();
+  Principal bob = add_user("bob");
+  ServiceOptions options{{"per-token", 0, 1}, {"per-address", 0, 1}, 1000};
+  options.cache_ttl_ms = 200;
+  Service other(*store_, hasher_, clock_, random_, limiter_, options);
+  EXPECT_EQ(service_->get_repository(bob, api_).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(other.get_repository(bob, api_).error().kind, ErrorKind::not_found);
+
+  ASSERT_TRUE(service_->set_member_role(admin_, {"gh", "acme"}, bob.user.id, "admin").ok());
+  EXPECT_TRUE(service_->get_repository(bob, api_).ok()) << "a promotion through this node applies at once";
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_TRUE(other.get_repository(bob, api_).ok()) << "and through another node within --cache-ttl-ms";
+
+  ASSERT_TRUE(service_->set_member_role(admin_, {"gh", "acme"}, bob.user.id, "member").ok());
+  EXPECT_EQ(service_->get_repository(bob, api_).error().kind, ErrorKind::not_found) << "demoted, no grant";
+  ASSERT_TRUE(grant(bob, "api", "read").ok());
+  EXPECT_TRUE(service_->get_repository(bob, api_).ok()) << "a grant applies at once";
+  ASSERT_TRUE(service_->remove_member(admin_, {"gh", "acme"}, bob.user.id).ok());
+  EXPECT_EQ(service_->get_repository(bob, api_).error().kind, ErrorKind::not_found) << "removal applies at once";
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(other.get_repository(bob, api_).error().kind, ErrorKind::not_found);
 }
 
 }  // namespace

@@ -96,7 +96,7 @@ Error Connection::failure(pg_result* res, std::string_view what) {
   return make_error(kind_of(last_sqlstate_), message);
 }
 
-Result<Rows> Connection::exec(const std::string& sql, const Params& params) {
+Result<const std::string*> Connection::prepare(const std::string& sql) {
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "rt" + std::to_string(prepared_.size() + 1);
@@ -105,21 +105,88 @@ Result<Rows> Connection::exec(const std::string& sql, const Params& params) {
     PQclear(res);
     it = prepared_.emplace(sql, std::move(name)).first;
   }
+  return &it->second;
+}
+
+namespace {
+
+std::vector<const char*> param_values(const Params& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const Value& v : params) values.push_back(v.text() ? v.text()->c_str() : nullptr);
-  pg_result* res = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(),
-                                  nullptr, nullptr, 0);
+  return values;
+}
+
+bool succeeded(pg_result* res) {
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return failure(res, "statement");
+  return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+}  // namespace
+
+Result<Rows> Connection::exec(const std::string& sql, const Params& params) {
+  RT_TRY(const std::string* name, prepare(sql));
+  std::vector<const char*> values = param_values(params);
+  pg_result* res = PQexecPrepared(conn_, name->c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                                  nullptr, 0);
+  if (!succeeded(res)) return failure(res, "statement");
   last_sqlstate_.clear();
   return Rows(res);
 }
 
+Result<std::vector<Rows>> Connection::pipeline(std::initializer_list<Statement> statements) {
+  std::vector<const std::string*> names;
+  for (const Statement& s : statements) {
+    RT_TRY(const std::string* name, prepare(s.sql));
+    names.push_back(name);
+  }
+  if (!PQenterPipelineMode(conn_)) return failure(nullptr, "pipeline");
+  bool sent = true;
+  size_t i = 0;
+  for (const Statement& s : statements) {
+    std::vector<const char*> values = param_values(s.params);
+    sent = sent && PQsendQueryPrepared(conn_, names[i++]->c_str(), static_cast<int>(values.size()), values.data(),
+                                       nullptr, nullptr, 0) == 1;
+  }
+  sent = sent && PQpipelineSync(conn_) == 1;
+  if (!sent) {
+    broken_ = true;  // half a pipeline may be on the wire: this connection cannot be trusted again
+    return failure(nullptr, "pipeline");
+  }
+  // One result (then a null) per statement, then the Sync's; read all of them even after a failure, so
+  // the connection is clean for its next user. After the first failure the rest come back aborted.
+  std::vector<Rows> rows;
+  std::optional<Error> first_error;
+  for (size_t k = 0; k < statements.size(); ++k) {
+    pg_result* res = PQgetResult(conn_);
+    if (!res) break;  // the link is gone
+    if (!first_error && succeeded(res)) {
+      rows.emplace_back(res);
+    } else {
+      if (!first_error && PQresultStatus(res) != PGRES_PIPELINE_ABORTED) first_error = failure(res, "statement");
+      else PQclear(res);
+    }
+    while (pg_result* extra = PQgetResult(conn_)) PQclear(extra);  // the null that ends this statement
+  }
+  bool synced = false;
+  while (pg_result* res = PQgetResult(conn_)) {
+    synced = synced || PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+    PQclear(res);
+    if (synced) break;
+  }
+  if (!synced || !PQexitPipelineMode(conn_)) {
+    broken_ = true;
+    if (!first_error) first_error = failure(nullptr, "pipeline");
+  }
+  if (first_error) return *first_error;
+  if (rows.size() != statements.size()) return failure(nullptr, "pipeline");
+  last_sqlstate_.clear();
+  return rows;
+}
+
 Status Connection::exec_script(const std::string& sql) {
   pg_result* res = PQexec(conn_, sql.c_str());
-  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return failure(res, "statement");
+  if (!succeeded(res)) return failure(res, "statement");
   PQclear(res);
   last_sqlstate_.clear();
   return ok_status();

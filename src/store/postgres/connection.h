@@ -68,6 +68,12 @@ class Rows {
   int affected_ = 0;
 };
 
+// One statement of a pipeline: its text ($1, $2, ... placeholders) and parameters.
+struct Statement {
+  const char* sql;
+  Params params;
+};
+
 // The error of a failed statement: its kind, message and SQLSTATE (empty when none, e.g. a lost link).
 struct StatementError {
   Error error;
@@ -84,6 +90,12 @@ class Connection {
 
   // Prepares `sql` on first use ($1, $2, ... placeholders), then executes it with `params`.
   Result<Rows> exec(const std::string& sql, const Params& params = {});
+  // Sends every statement at once and then one Sync, and reads the answers: one round trip. Outside a
+  // transaction block the statements form one implicit transaction that commits at the Sync, or rolls
+  // back as a whole when one fails (the first failure is returned). Under READ COMMITTED each statement
+  // still takes its own snapshot, so a statement sees what was committed while an earlier one waited on
+  // a lock.
+  Result<std::vector<Rows>> pipeline(std::initializer_list<Statement> statements);
   // Runs text with no parameters, possibly several statements (migrations, BEGIN/COMMIT).
   Status exec_script(const std::string& sql);
   // The first column of the first row as an integer; nullopt when there is no row.
@@ -97,6 +109,7 @@ class Connection {
  private:
   explicit Connection(pg_conn* conn) : conn_(conn) {}
   Error failure(pg_result* res, std::string_view what);
+  Result<const std::string*> prepare(const std::string& sql);  // the statement's name, prepared once
   pg_conn* conn_;
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
   std::string last_sqlstate_;

@@ -27,30 +27,37 @@ std::string live_limit_message(std::int64_t n, int max_live) {
 
 Result<RepositoryToken> PostgresStore::create_repository_token(const NewRepositoryToken& token, UnixTime now,
                                                                int max_live, const AuditEvent& audit) {
-  return write<RepositoryToken>([&](Connection& c) -> Result<RepositoryToken> {
-    // Creators of tokens on one repository queue on its row, whichever node they run on. The check below is
-    // a separate statement on purpose: under READ COMMITTED each statement takes a fresh snapshot, so
-    // once the lock is ours they see every token committed by the previous holder. (A subquery in the
-    // locking statement itself would keep the snapshot taken before the wait.) NO KEY UPDATE does not
-    // block the foreign-key checks of unrelated inserts that reference the repository.
-    RT_TRY(auto repo, c.query_int64("SELECT 1 FROM repositories WHERE id = $1 FOR NO KEY UPDATE",
-                                    {token.repository_id}));
-    if (!repo) return not_found("no repository with id " + std::to_string(token.repository_id));
-    // Check and insert (with its audit row) in one statement, in a snapshot taken after the lock: two
-    // round trips fewer than separate statements on the hot path. No row back means a rule refused it.
-    auto inserted = c.query_int64(
-        "WITH t AS (INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at)"
-        " SELECT $1::bigint, $2::text, $3::bytea, $4::bigint, $5::bigint"
-        " WHERE NOT EXISTS (SELECT 1 FROM repository_tokens WHERE repository_id = $1 AND name = $2 AND expires_at > $6)"
-        " AND (SELECT count(*) FROM repository_tokens WHERE repository_id = $1 AND expires_at > $6) < $7::bigint"
-        " RETURNING id),"
-        " a AS (INSERT INTO audit_events(org_id, at, actor_user_id, actor, action, target, details)"
-        " SELECT $8::bigint, $9::bigint, $10::bigint, $11::text, $12::text, $13::text, $14::text FROM t)"
-        " SELECT id FROM t",
-        {token.repository_id, token.name, token.hash, token.created_at, token.expires_at, now, max_live,
-         audit.org_id, audit.at, audit.actor_user_id, audit.actor, audit.action, audit.target, audit.details});
-    if (!inserted.ok()) return name_conflict(inserted.error(), "a token with this hash already exists");
-    if (!*inserted) {
+  // One round trip: the lock and the insert go out together as one pipeline, which is one implicit
+  // transaction (store/postgres/connection.h). Creators of tokens on one repository queue on its row,
+  // whichever node they run on. The check is a separate statement on purpose: under READ COMMITTED each
+  // statement takes a fresh snapshot, so once the lock is ours the insert sees every token committed by
+  // the previous holder. (A subquery in the locking statement itself would keep the snapshot taken before
+  // the wait.) NO KEY UPDATE does not block the foreign-key checks of unrelated inserts that reference the
+  // repository. The insert writes its audit row too; no row back means a rule refused it.
+  static constexpr const char* kLock = "SELECT 1 FROM repositories WHERE id = $1 FOR NO KEY UPDATE";
+  static constexpr const char* kInsert =
+      "WITH t AS (INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at)"
+      " SELECT $1::bigint, $2::text, $3::bytea, $4::bigint, $5::bigint"
+      " WHERE EXISTS (SELECT 1 FROM repositories WHERE id = $1)"
+      " AND NOT EXISTS (SELECT 1 FROM repository_tokens WHERE repository_id = $1 AND name = $2 AND expires_at > $6)"
+      " AND (SELECT count(*) FROM repository_tokens WHERE repository_id = $1 AND expires_at > $6) < $7::bigint"
+      " RETURNING id),"
+      " a AS (INSERT INTO audit_events(org_id, at, actor_user_id, actor, action, target, details)"
+      " SELECT $8::bigint, $9::bigint, $10::bigint, $11::text, $12::text, $13::text, $14::text FROM t)"
+      " SELECT id FROM t";
+  auto done = pool_->run<std::vector<Rows>>([&](Connection& c) {
+    return c.pipeline({{kLock, {token.repository_id}},
+                       {kInsert,
+                        {token.repository_id, token.name, token.hash, token.created_at, token.expires_at, now,
+                         max_live, audit.org_id, audit.at, audit.actor_user_id, audit.actor, audit.action,
+                         audit.target, audit.details}}});
+  });
+  if (!done.ok()) return name_conflict(done.error(), "a token with this hash already exists");
+  const std::vector<Rows>& rows = *done;
+  if (rows[0].size() == 0) return not_found("no repository with id " + std::to_string(token.repository_id));
+  if (rows[1].size() == 0) {
+    // Refused: say which rule, from a fresh look (nothing was written).
+    return read<RepositoryToken>([&](Connection& c) -> Result<RepositoryToken> {
       RT_TRY(Rows rules, c.exec("SELECT count(*), count(*) FILTER (WHERE name = $2) FROM repository_tokens"
                                 " WHERE repository_id = $1 AND expires_at > $3",
                                 {token.repository_id, token.name, now}));
@@ -58,10 +65,10 @@ Result<RepositoryToken> PostgresStore::create_repository_token(const NewReposito
         return make_error(ErrorKind::conflict,
                           "a live token named " + token.name + " already exists on this repository");
       return make_error(ErrorKind::conflict, live_limit_message(rules.int64(0, 0), max_live));
-    }
-    return RepositoryToken{.id = **inserted, .repository_id = token.repository_id, .name = token.name,
-                           .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {}};
-  });
+    });
+  }
+  return RepositoryToken{.id = rows[1].int64(0, 0), .repository_id = token.repository_id, .name = token.name,
+                         .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {}};
 }
 
 Result<RepositoryToken> PostgresStore::find_repository_token(const SecretHash& hash) {
