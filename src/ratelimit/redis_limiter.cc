@@ -33,6 +33,7 @@ return {1, now, tat}
 
 constexpr const char* kFailures = "repotokens_ratelimit_redis_failures_total";
 constexpr const char* kDown = "repotokens_ratelimit_redis_down";
+constexpr const char* kOutages = "repotokens_ratelimit_redis_outages_total";
 
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -72,11 +73,15 @@ std::string describe_failure(redisContext* c, const redisReply* r) {
 }  // namespace
 
 Result<RedisEndpoint> parse_redis_url(std::string_view url) {
-  auto bad = [&](const std::string& why) {
-    return make_error(ErrorKind::invalid, "bad Redis URL \"" + std::string(url) + "\": " + why +
-                                              "; expected redis://[:PASSWORD@]HOST[:PORT][/DB]");
-  };
   constexpr std::string_view kScheme = "redis://";
+  auto bad = [&](const std::string& why) {
+    // The message repeats the URL for the operator, but never a password in it.
+    std::string shown(url);
+    if (auto at = shown.rfind('@'); at != std::string::npos && shown.starts_with(kScheme))
+      shown.replace(kScheme.size(), at - kScheme.size(), "****");
+    return make_error(ErrorKind::invalid,
+                      "bad Redis URL \"" + shown + "\": " + why + "; expected redis://[:PASSWORD@]HOST[:PORT][/DB]");
+  };
   if (url.substr(0, kScheme.size()) != kScheme) return bad("it must start with redis://");
   std::string_view rest = url.substr(kScheme.size());
   RedisEndpoint ep;
@@ -116,7 +121,14 @@ RedisLimiter::RedisLimiter(RedisEndpoint endpoint, RedisLimiterOptions options)
     : endpoint_(std::move(endpoint)), options_(std::move(options)) {
   metrics::describe(kFailures, "counter", "Rate-limit calls to Redis that failed (the node fell back)");
   metrics::describe(kDown, "gauge", "1 while Redis is unreachable and rate limits are per node or refused");
+  metrics::describe(kOutages, "counter", "Redis outages seen by the rate limiter (each logged once)");
   metrics::set_gauge(kDown, {}, 0);
+  metrics::add(kFailures, {}, 0);
+  metrics::add(kOutages, {}, 0);
+}
+
+std::string RedisLimiter::describe() const {
+  return "redis://" + endpoint_.host + ":" + std::to_string(endpoint_.port) + "/" + std::to_string(endpoint_.database);
 }
 
 RedisLimiter::~RedisLimiter() {
@@ -233,6 +245,7 @@ void RedisLimiter::on_failure(const std::string& why) {
   next_probe_ns_.store(steady_ns() + backoff * 1'000'000);
   if (!down_.exchange(true)) {
     metrics::set_gauge(kDown, {}, 1);
+    metrics::add(kOutages);
     log("Redis at " + endpoint_.host + ":" + std::to_string(endpoint_.port) + " is unreachable (" + why + "); " +
         (options_.fail_open ? "rate limits are enforced per node until it returns"
                             : "refusing rate-limited requests until it returns (fail-closed)"));

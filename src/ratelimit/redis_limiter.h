@@ -52,9 +52,15 @@ class RedisLimiter final : public Limiter {
   static Result<std::unique_ptr<RedisLimiter>> create(std::string_view url, RedisLimiterOptions options = {});
   ~RedisLimiter() override;
 
-  // Thread-safe. Metrics: repotokens_ratelimit_redis_failures_total (failed Redis calls) and the gauge
-  // repotokens_ratelimit_redis_down (1 during an outage).
+  // Thread-safe. Metrics (present from construction, so /metrics shows them at 0):
+  // repotokens_ratelimit_redis_failures_total (failed Redis calls), repotokens_ratelimit_redis_outages_total
+  // (outages begun) and the gauge repotokens_ratelimit_redis_down (1 during an outage).
   RateLimitDecision check(std::string_view key, const RateLimitRule& rule) override;
+  // Every decision may wait on the network (up to the connect and command timeouts).
+  bool blocking() const override { return true; }
+
+  // "redis://HOST:PORT/DB", without the password: for start-up and outage log lines.
+  std::string describe() const;
 
   // False from the first failed call until Redis answers again.
   bool redis_reachable() const { return !down_.load(); }

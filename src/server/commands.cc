@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "ratelimit/gcra.h"
+#include "ratelimit/redis_limiter.h"
 #include "server/key_file.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -28,9 +29,22 @@ struct Backend {
   SecretHasher hasher;
   SystemClock clock;
   SystemRandom random;
-  GcraLimiter limiter;
+  std::unique_ptr<Limiter> limiter = std::make_unique<GcraLimiter>();
   explicit Backend(std::unique_ptr<Store> s, const SecretKey& key) : store(std::move(s)), hasher(key) {}
 };
+
+// --ratelimit: the in-process limiter, or the Redis one shared by every node. Redis need not be up yet
+// (a node starts fail-open, or refusing when fail-closed, and finds Redis when it comes).
+Result<std::unique_ptr<Limiter>> make_limiter(const ServeConfig& config) {
+  if (config.ratelimit == "local") return std::unique_ptr<Limiter>(std::make_unique<GcraLimiter>());
+  RedisLimiterOptions options;
+  options.fail_open = config.ratelimit_fail_open;
+  options.log = [](std::string_view line) { log_warn(line); };
+  RT_TRY(auto redis, RedisLimiter::create(config.ratelimit, std::move(options)));
+  log_info(fmt::format("rate limits are shared through {} ({} when it cannot be reached)", redis->describe(),
+                       config.ratelimit_fail_open ? "per-node limits" : "503 answers"));
+  return std::unique_ptr<Limiter>(std::move(redis));
+}
 
 Result<std::unique_ptr<Backend>> open_backend(const std::string& db, const std::string& secret_file,
                                               const StoreOptions& options) {
@@ -48,12 +62,15 @@ int run_serve(const ServeConfig& config) {
   auto backend = open_backend(config.db, config.secret_file, store_options);
   if (!backend) return fail(backend.error().message);
   Backend& b = **backend;
+  auto limiter = make_limiter(config);
+  if (!limiter) return fail(limiter.error().message);
+  b.limiter = std::move(limiter).value();
   ServiceOptions options;
   options.per_token = RateLimitRule{"per-token", config.rate_limit_per_token, config.rate_burst};
   options.per_address = RateLimitRule{"per-address", config.rate_limit_per_address, config.rate_burst_per_address};
   options.cache_ttl_ms = config.cache_ttl_ms;
   {
-    Service service(*b.store, b.hasher, b.clock, b.random, b.limiter, options);
+    Service service(*b.store, b.hasher, b.clock, b.random, *b.limiter, options);
     Server server(config, service);
     if (auto listening = server.listen(); !listening) return fail(listening.error().message);
     server.run();
@@ -68,7 +85,7 @@ int run_create_user(const AdminConfig& config) {
   auto backend = open_backend(config.db, config.secret_file, StoreOptions{});
   if (!backend) return fail(backend.error().message);
   Backend& b = **backend;
-  Service service(*b.store, b.hasher, b.clock, b.random, b.limiter, ServiceOptions{});
+  Service service(*b.store, b.hasher, b.clock, b.random, *b.limiter, ServiceOptions{});
   auto issued = service.bootstrap_user(NewUserRequest{config.name, config.email, config.instance_admin});
   if (!issued) return fail(issued.error().message);
   std::fprintf(stdout, "%s\n", issued->secret.c_str());

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "ratelimit/redis_limiter.h"
 #include "server/version.h"
 
 namespace rt::server {
@@ -44,6 +45,9 @@ std::vector<OptionSpec> serve_specs() {
       {"rate-limit-per-address", "requests/s per client address; 0 = off", "20"},
       {"rate-burst-per-address", "burst per client address", "100"},
       {"throttle-status", "429 or 503", "429"},
+      {"ratelimit", "where rate limits are kept: local (this process) or redis://HOST:PORT[/DB] (shared by every node)",
+       "local"},
+      {"ratelimit-failure", "when Redis is unreachable: open (per-node limits) or closed (answer 503)", "open"},
       {"max-body", "largest request body in bytes", "1048576"},
       {"max-coverage-body", "largest coverage upload (/2.0) body in bytes", "67108864"},
       {"max-connections", "open connections beyond which new ones are closed", "10000"},
@@ -149,6 +153,14 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
       static_cast<int>(integer_option("rate-burst-per-address", get("rate-burst-per-address"), 1, 1000000000));
   c.throttle_status = static_cast<int>(integer_option("throttle-status", get("throttle-status"), 100, 599));
   if (c.throttle_status != 429 && c.throttle_status != 503) bad_value("throttle-status", get("throttle-status"), "429 or 503");
+  c.ratelimit = get("ratelimit");
+  if (c.ratelimit != "local") {
+    if (auto redis = parse_redis_url(c.ratelimit); !redis.ok())
+      throw UsageError{fmt::format("invalid --ratelimit: {} (or local for the in-process limiter)", redis.error().message)};
+  }
+  const std::string& failure = get("ratelimit-failure");
+  if (failure != "open" && failure != "closed") bad_value("ratelimit-failure", failure, "open or closed");
+  c.ratelimit_fail_open = failure == "open";
   c.max_body = static_cast<std::uint64_t>(integer_option("max-body", get("max-body"), 1, std::int64_t{1} << 40));
   c.max_coverage_body = static_cast<std::uint64_t>(
       integer_option("max-coverage-body", get("max-coverage-body"), 1, std::int64_t{1} << 40));

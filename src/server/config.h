@@ -23,6 +23,8 @@ struct ServeConfig {
   double rate_limit_per_address = 20;
   int rate_burst_per_address = 100;
   int throttle_status = 429;
+  std::string ratelimit = "local";   // "local" (the in-process GcraLimiter) or redis://HOST:PORT[/DB]
+  bool ratelimit_fail_open = true;   // Redis unreachable: keep serving with per-node limits (or answer 503)
   std::uint64_t max_body = 1048576;
   std::uint64_t max_coverage_body = 64ull << 20;  // the /2.0 coverage uploads (monorepo reports)
   int max_connections = 10000;

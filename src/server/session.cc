@@ -79,6 +79,8 @@ ApiResponse refusal(ServerContext& ctx, const Admission& admission, bool legacy 
   if (error.kind == ErrorKind::throttled) {
     resp.status = ctx.config.throttle_status;
     resp.retry_after = ceil_seconds(admission.decision.retry_after, 1);
+  } else if (admission.decision.unavailable) {
+    resp.retry_after = ceil_seconds(admission.decision.retry_after, 1);  // when the limiter probes Redis again
   }
   return finish(ctx, admission, std::move(resp));
 }

@@ -3,6 +3,7 @@
 #include "service/service.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <unordered_map>
 
@@ -177,6 +178,15 @@ Admission Service::charge(const Credentials& credentials, Result<Principal> prin
   if (rule->enabled()) {
     a.rule = rule;
     a.decision = limiter_.check(key, *rule);
+    if (a.decision.unavailable) {
+      // Fail-closed during a Redis outage: nobody's budget is known, so this is 503, not a 429 for the caller.
+      a.rule = nullptr;
+      a.error = make_error(ErrorKind::unavailable,
+                           fmt::format("rate limit store unreachable: the shared rate limits cannot be checked and this "
+                                       "server refuses requests meanwhile (fail-closed); retry in {:.0f} s",
+                                       std::ceil(a.decision.retry_after)));
+      return a;
+    }
     if (!a.decision.allowed) {
       metrics::add("repotokens_rate_limited_total", principal.ok() ? "scope=\"token\"" : "scope=\"address\"");
       a.error = make_error(ErrorKind::throttled,

@@ -29,6 +29,7 @@ class ServerConfig : public ::testing::Test {
   void TearDown() override {
     unsetenv("REPOTOKENS_RATE_BURST");
     unsetenv("REPOTOKENS_THREADS");
+    unsetenv("REPOTOKENS_RATELIMIT");
     std::remove(path_.c_str());
   }
   std::string path_;
@@ -76,6 +77,49 @@ TEST_F(ServerConfig, AdminCreateUser) {
   EXPECT_TRUE(inv.admin.instance_admin);
   EXPECT_FALSE(inv.admin.email);
   EXPECT_EQ(parse({"admin", "create-user", "--db", "sqlite:x.db"}, inv), 2);  // --name is required
+}
+
+TEST_F(ServerConfig, RateLimitStoreIsLocalByDefaultOrRedisFromAnySource) {
+  Invocation inv;
+  ASSERT_FALSE(parse({"serve"}, inv));
+  EXPECT_EQ(inv.serve.ratelimit, "local");
+  EXPECT_TRUE(inv.serve.ratelimit_fail_open);
+
+  ASSERT_FALSE(parse({"serve", "--ratelimit", "redis://10.0.0.5:6380/2", "--ratelimit-failure", "closed"}, inv));
+  EXPECT_EQ(inv.serve.ratelimit, "redis://10.0.0.5:6380/2");
+  EXPECT_FALSE(inv.serve.ratelimit_fail_open);
+
+  setenv("REPOTOKENS_RATELIMIT", "redis://cache.internal", 1);
+  ASSERT_FALSE(parse({"serve"}, inv));
+  EXPECT_EQ(inv.serve.ratelimit, "redis://cache.internal");
+  unsetenv("REPOTOKENS_RATELIMIT");
+
+  std::ofstream(path_) << "ratelimit = \"redis://127.0.0.1:6379\"\nratelimit_failure = \"closed\"\n";
+  ASSERT_FALSE(parse({"serve", "--config", path_}, inv));
+  EXPECT_EQ(inv.serve.ratelimit, "redis://127.0.0.1:6379");
+  EXPECT_FALSE(inv.serve.ratelimit_fail_open);
+}
+
+TEST_F(ServerConfig, MalformedRateLimitUrlIsAUsageErrorNamingTheForm) {
+  Invocation inv;
+  for (const char* bad : {"memcached://h:1", "redis://", "redis://h:notaport", "redis://h:6379/x", "Local"}) {
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(parse({"serve", "--ratelimit", bad}, inv), 2) << bad;
+    std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("--ratelimit"), std::string::npos) << err;
+    EXPECT_NE(err.find("redis://[:PASSWORD@]HOST[:PORT][/DB]"), std::string::npos) << err;
+  }
+  // The message shows the URL but never a password in it.
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(parse({"serve", "--ratelimit", "redis://:hunter2@h:port"}, inv), 2);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
+  EXPECT_NE(err.find("redis://****@h:port"), std::string::npos) << err;
+
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(parse({"serve", "--ratelimit-failure", "maybe"}, inv), 2);
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("invalid --ratelimit-failure 'maybe': expected open or closed"), std::string::npos) << err;
 }
 
 TEST(ServerQuery, DecodesValuesAndFindsKeys) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <thread>
 
+#include "ratelimit/redis_limiter.h"
 #include "service_fixture.h"
 
 namespace rt::testing {
@@ -107,6 +108,36 @@ TEST_F(ServiceTest, RateLimitsPerCredentialAndPerAddressForFailures) {
   EXPECT_EQ(service_->admit(Credentials{"rtka_nope", std::nullopt, "10.9.9.9"}).error->kind, ErrorKind::throttled);
   // Another address is unaffected.
   EXPECT_EQ(service_->admit(Credentials{"rtka_nope", std::nullopt, "10.9.9.8"}).error->kind, ErrorKind::unauthorized);
+}
+
+// A shared limiter whose Redis cannot be reached (nothing listens on port 1): fail-closed refuses with
+// `unavailable` (503), never `throttled`; fail-open admits on per-node limits. Either way the event-loop
+// fast path declines, since the limiter may wait on the network.
+TEST_F(ServiceTest, UnreachableSharedLimiterFailsClosedAsUnavailableOrOpenOnLocalLimits) {
+  make_world();
+  const std::string project = ok(service_->create_repository_token(admin_, api_, Req{})).secret;
+  ServiceOptions limited{{"per-token", 100, 100}, {"per-address", 100, 100}, 1000};
+  for (bool fail_open : {false, true}) {
+    SCOPED_TRACE(fail_open ? "fail-open" : "fail-closed");
+    auto redis = RedisLimiter::create("redis://127.0.0.1:1", RedisLimiterOptions{.fail_open = fail_open,
+                                                                                 .log = [](std::string_view) {}});
+    ASSERT_TRUE(redis.ok());
+    Service service(*store_, hasher_, clock_, random_, **redis, limited);
+    Admission a = service.admit(Credentials{admin_secret_, std::nullopt, "10.0.0.1"});
+    Credentials as_project{std::nullopt, project, "10.0.0.1"};
+    (void)service.admit(as_project);  // the token is now in this service's cache
+    EXPECT_FALSE(service.try_admit_from_memory(as_project)) << "a blocking limiter must not run on the event loop";
+    if (fail_open) {
+      EXPECT_TRUE(a.principal) << a.error->message;
+      continue;
+    }
+    ASSERT_TRUE(a.error);
+    EXPECT_FALSE(a.principal);
+    EXPECT_EQ(a.error->kind, ErrorKind::unavailable);
+    EXPECT_NE(a.error->message.find("rate limit store unreachable"), std::string::npos) << a.error->message;
+    EXPECT_EQ(a.rule, nullptr) << "no RateLimit headers: nobody's budget is known";
+    EXPECT_GE(a.decision.retry_after, 1);
+  }
 }
 
 TEST_F(ServiceTest, AccountTokensCreateListDeleteAndExpire) {
