@@ -46,11 +46,20 @@ Result<std::unique_ptr<Limiter>> make_limiter(const ServeConfig& config) {
   return std::unique_ptr<Limiter>(std::move(redis));
 }
 
+// With a shared database (PostgreSQL) the key comes first: a node without the shared key file must say so
+// before it touches the database. With SQLite the store comes first, as the key file is created beside it.
 Result<std::unique_ptr<Backend>> open_backend(const std::string& db, const std::string& secret_file,
                                               const StoreOptions& options) {
+  RT_TRY(StoreLocation where, parse_store_url(db));
+  std::optional<SecretKey> key;
+  if (where.shared()) {
+    RT_TRY(key, load_or_create_key(db, secret_file));
+  }
   RT_TRY(auto store, open_store(db, options));
-  RT_TRY(auto key, load_or_create_key(db, secret_file));
-  return std::make_unique<Backend>(std::move(store), key);
+  if (!key) {
+    RT_TRY(key, load_or_create_key(db, secret_file));
+  }
+  return std::make_unique<Backend>(std::move(store), *key);
 }
 
 }  // namespace

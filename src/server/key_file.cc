@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "store/store.h"
+
 namespace rt::server {
 namespace {
 
@@ -47,20 +49,17 @@ Result<SecretKey> create_key(const std::string& path) {
 }  // namespace
 
 std::string sqlite_path(const std::string& db_url) {
-  if (db_url.rfind("sqlite:", 0) == 0) {
-    std::string path = db_url.substr(7);
-    if (path.rfind("//", 0) == 0) path = path.substr(2);  // sqlite:///abs/path, as open_store accepts
-    return path;
-  }
-  if (db_url.find("://") == std::string::npos && db_url.size() > 3 && db_url.ends_with(".db")) return db_url;
-  return {};
+  auto where = parse_store_url(db_url);
+  return where.ok() && !where->shared() ? where->path : std::string();
 }
 
 Result<SecretKey> load_or_create_key(const std::string& db_url, const std::string& secret_file) {
   if (!secret_file.empty()) return read_key(secret_file);
   std::string db_path = sqlite_path(db_url);
   if (db_path.empty())
-    return make_error(ErrorKind::invalid, "--secret-file is required with this database (every node must share the key)");
+    return make_error(ErrorKind::invalid,
+                      "--secret-file (or REPOTOKENS_SECRET_FILE) is required with PostgreSQL: every node must use the "
+                      "same 64-hex-character key file to hash and check tokens (see docs/deploy.md)");
   std::string path = db_path + ".key";
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) return read_key(path);

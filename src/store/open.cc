@@ -1,5 +1,6 @@
 // open_store: picks the Store implementation from the database URL ("sqlite:PATH", a bare "*.db" path,
-// or "postgresql://..."), so the rest of the server never names a backend.
+// or "postgresql://..."), so the rest of the server never names a backend; parse_store_url tells which
+// without opening anything.
 #include <string_view>
 
 #include "store/postgres/postgres_store.h"
@@ -19,20 +20,26 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> open_store(const std::string& url, const StoreOptions& options) {
+Result<StoreLocation> parse_store_url(const std::string& url) {
   std::string_view text = url;
   if (starts_with(text, "postgresql://") || starts_with(text, "postgres://"))
-    return open_postgres_store(url, options);
+    return StoreLocation{StoreLocation::Backend::postgres, {}};
   if (starts_with(text, "sqlite:")) {
     std::string_view path = text.substr(7);
     // Accept the URI-ish spelling sqlite://PATH too: sqlite:///abs/path and sqlite://rel/path.
     if (starts_with(path, "//")) path.remove_prefix(2);
     if (path.empty()) return make_error(ErrorKind::invalid, "database URL " + url + " names no file; " + std::string(kValidForms));
-    return sqlite::open_sqlite_store(std::string(path), options);
+    return StoreLocation{StoreLocation::Backend::sqlite, std::string(path)};
   }
   if (ends_with(text, ".db") && text.find("://") == std::string_view::npos)
-    return sqlite::open_sqlite_store(url, options);
+    return StoreLocation{StoreLocation::Backend::sqlite, url};
   return make_error(ErrorKind::invalid, "unsupported database URL \"" + url + "\": " + std::string(kValidForms));
+}
+
+Result<std::unique_ptr<Store>> open_store(const std::string& url, const StoreOptions& options) {
+  RT_TRY(StoreLocation where, parse_store_url(url));
+  if (where.shared()) return open_postgres_store(url, options);
+  return sqlite::open_sqlite_store(where.path, options);
 }
 
 }  // namespace rt

@@ -139,5 +139,36 @@ TEST_F(RedisOutage, FailOpenKeepsServingLogsOnceAndCountsTheOutage) {
   EXPECT_EQ(count_of(server->log(), "is unreachable ("), 1) << "one line per outage, not per request";
 }
 
+// With PostgreSQL the shared key file is required, and a node says so before it touches the database:
+// the same message whether the database is unreachable or up, and an up one is left untouched.
+TEST(SharedSecret, PostgresWithoutSecretFileIsRefusedBeforeConnecting) {
+  RT_REQUIRE_POSTGRES();
+  PostgresServer pg;
+  const std::string db = pg.create_database();
+  const std::string unreachable = "postgresql://postgres@127.0.0.1:1/nowhere";
+  const std::vector<std::string> no_secret = {"REPOTOKENS_SECRET_FILE="};
+  const std::string expected = "--secret-file (or REPOTOKENS_SECRET_FILE) is required with PostgreSQL";
+  for (const std::string& url : {unreachable, db}) {
+    SCOPED_TRACE(url);
+    for (std::vector<std::string> args : {std::vector<std::string>{"serve", "--listen", "127.0.0.1:0"},
+                                          std::vector<std::string>{"admin", "create-user", "--name", "root"}}) {
+      args.insert(args.begin(), REPOTOKENSD_BIN);
+      args.insert(args.end(), {"--db", url});
+      CommandResult r = run_command(args, {}, no_secret, 30);
+      EXPECT_EQ(r.exit_code, 1) << args[1] << ": " << r.err;
+      EXPECT_EQ(r.err.rfind("repotokensd: " + expected, 0), 0u) << "not the first thing said by " << args[1] << ": " << r.err;
+      EXPECT_EQ(r.err.find("connect"), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_EQ(pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", db.substr(db.rfind('/') + 1)),
+            "0\n")
+      << "the database was touched";
+
+  // A named key file that does not exist is refused the same way, naming the file.
+  CommandResult r = run_command({REPOTOKENSD_BIN, "serve", "--db", unreachable, "--secret-file", "/nonexistent/key"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot read secret file /nonexistent/key"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace rt::test
