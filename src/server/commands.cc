@@ -1,6 +1,6 @@
 // serve: open the store, load the key, build the Service and the Server, serve until a signal, drain,
 // then tear down in order (server, then Service, whose destructor flushes lastUsedAt, then the Store).
-// admin: the same store and key logic, offline.
+// admin: the same store and key logic, offline; migrate and check speak of the database's own backend.
 #include "server/commands.h"
 
 #include <cstdio>
@@ -12,7 +12,6 @@
 #include "server/key_file.h"
 #include "server/log.h"
 #include "server/server.h"
-#include "store/sqlite/schema.h"
 
 namespace rt::server {
 namespace {
@@ -52,10 +51,16 @@ Result<std::unique_ptr<Backend>> open_backend(const std::string& db, const std::
                                               const StoreOptions& options) {
   RT_TRY(StoreLocation where, parse_store_url(db));
   std::optional<SecretKey> key;
+  StoreOptions store_options = options;
   if (where.shared()) {
     RT_TRY(key, load_or_create_key(db, secret_file));
+    // A node on a shared database never migrates it: nodes of the previous build may be serving on it, so
+    // migrating is the explicit `admin migrate` step, and a node refuses an older or newer schema saying
+    // which. An empty database (no node can be serving on it) gets the schema, under the migration lock.
+    RT_TRY(SchemaVersion schema, read_schema_version(db));
+    store_options.create_if_missing = schema.found == 0;
   }
-  RT_TRY(auto store, open_store(db, options));
+  RT_TRY(auto store, open_store(db, store_options));
   if (!key) {
     RT_TRY(key, load_or_create_key(db, secret_file));
   }
@@ -102,19 +107,33 @@ int run_create_user(const AdminConfig& config) {
 }
 
 int run_migrate(const AdminConfig& config) {
-  auto store = open_store(config.db);  // opening applies every missing migration
+  auto before = read_schema_version(config.db);  // fails for a SQLite file not created yet: it starts at 0
+  auto store = open_store(config.db);  // opening applies every missing migration (PostgreSQL: under a lock)
   if (!store) return fail(store.error().message);
-  std::fprintf(stdout, "schema version %d\n", sqlite::latest_schema_version());
+  store->reset();
+  auto after = read_schema_version(config.db);
+  if (!after) return fail(after.error().message);
+  const int was = before ? before->found : 0;
+  if (was == after->found)
+    std::fprintf(stdout, "schema version %d (%s), already current\n", after->found, after->backend_name());
+  else
+    std::fprintf(stdout, "schema version %d (%s), migrated from version %d\n", after->found, after->backend_name(), was);
   return 0;
 }
 
 int run_check(const AdminConfig& config) {
-  StoreOptions options;
-  options.create_if_missing = false;
-  auto store = open_store(config.db, options);
-  if (!store) return fail(store.error().message);
-  std::fprintf(stdout, "schema is current (version %d)\n", sqlite::latest_schema_version());
-  return 0;
+  auto schema = read_schema_version(config.db);
+  if (!schema) return fail(schema.error().message);
+  const SchemaVersion& v = *schema;
+  if (v.found == v.wanted) {
+    std::fprintf(stdout, "schema is current (version %d, %s)\n", v.found, v.backend_name());
+    return 0;
+  }
+  std::string found = v.found == 0 ? "no repotokens schema (version 0)" : fmt::format("schema version {}", v.found);
+  return fail(fmt::format("the {} database has {}, but this build of repotokensd wants version {}: {}", v.backend_name(),
+                          found, v.wanted,
+                          v.found < v.wanted ? "run `repotokensd admin migrate` with the same --db"
+                                             : "it was migrated by a newer repotokensd; run that version"));
 }
 
 }  // namespace rt::server

@@ -3,7 +3,11 @@
 // without opening anything.
 #include <string_view>
 
+#include "store/postgres/connection.h"
 #include "store/postgres/postgres_store.h"
+#include "store/postgres/schema.h"
+#include "store/sqlite/connection.h"
+#include "store/sqlite/schema.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
@@ -40,6 +44,22 @@ Result<std::unique_ptr<Store>> open_store(const std::string& url, const StoreOpt
   RT_TRY(StoreLocation where, parse_store_url(url));
   if (where.shared()) return open_postgres_store(url, options);
   return sqlite::open_sqlite_store(where.path, options);
+}
+
+Result<SchemaVersion> read_schema_version(const std::string& url) {
+  RT_TRY(StoreLocation where, parse_store_url(url));
+  SchemaVersion v;
+  v.backend = where.backend;
+  if (where.shared()) {
+    RT_TRY(auto conn, postgres::Connection::open(url));
+    RT_TRY(v.found, postgres::schema_version(*conn));
+    v.wanted = postgres::latest_schema_version();
+  } else {
+    RT_TRY(auto conn, sqlite::Connection::open(where.path, {.create_if_missing = false, .read_only = true}));
+    RT_TRY(v.found, sqlite::schema_version(*conn));
+    v.wanted = sqlite::latest_schema_version();
+  }
+  return v;
 }
 
 }  // namespace rt
