@@ -3,6 +3,9 @@
 // admin: the same store and key logic, offline; migrate and check speak of the database's own backend.
 #include "server/commands.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -12,6 +15,7 @@
 #include "server/key_file.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "store/copy.h"
 
 namespace rt::server {
 namespace {
@@ -65,6 +69,57 @@ Result<std::unique_ptr<Backend>> open_backend(const std::string& db, const std::
     RT_TRY(key, load_or_create_key(db, secret_file));
   }
   return std::make_unique<Backend>(std::move(store), *key);
+}
+
+// The key file the PostgreSQL nodes will use, for `admin copy`: the copied hashes only verify under the key
+// that made them, the SQLite installation's `<db>.key`. Decided before anything is copied.
+struct CopyKey {
+  std::string path;      // what the nodes must be given; empty when unknown
+  bool created = false;  // created here from `<db>.key`
+};
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<CopyKey> key_for_copy(const AdminConfig& config) {
+  const std::string db = sqlite_path(config.from);
+  if (db.empty()) return CopyKey{};  // the copy itself says what is wrong with --from
+  const std::string beside = db + ".key";
+  const bool have_beside = file_exists(beside);
+  if (config.secret_file.empty()) return CopyKey{have_beside ? beside : std::string()};
+  if (file_exists(config.secret_file)) {
+    RT_TRY(SecretKey given, read_key_file(config.secret_file));
+    if (have_beside) {
+      RT_TRY(SecretKey used, read_key_file(beside));
+      if (given != used)
+        return make_error(ErrorKind::invalid, "secret file " + config.secret_file + " holds another key than " + beside +
+                                                  ", which hashed the tokens being copied; no copied token would work "
+                                                  "with it. Give --secret-file " + beside + " (or a copy of it)");
+    }
+    return CopyKey{config.secret_file};
+  }
+  if (!have_beside)
+    return make_error(ErrorKind::invalid, "secret file " + config.secret_file + " does not exist, and there is no " +
+                                              beside + " to create it from; give the key file the SQLite server used");
+  RT_TRY(SecretKey used, read_key_file(beside));
+  RT_TRY_STATUS(write_key_file(config.secret_file, used));
+  return CopyKey{config.secret_file, true};
+}
+
+void print_copy_report(const CopyReport& report, const CopyKey& key) {
+  std::fprintf(stdout, "copied at schema version %d (SQLite) -> %d (PostgreSQL); rows per table, verified equal:\n",
+               report.source_schema, report.target_schema);
+  for (const auto& t : report.tables) std::fprintf(stdout, "  %-24s %lld\n", t.table.c_str(), static_cast<long long>(t.rows));
+  for (const auto& t : report.not_copied)
+    std::fprintf(stdout, "  %-24s %lld NOT COPIED: the target has no such table (this build's PostgreSQL store lacks it)\n",
+                 t.table.c_str(), static_cast<long long>(t.rows));
+  if (key.path.empty())
+    std::fprintf(stdout, "start the PostgreSQL nodes with --secret-file set to the key file the SQLite server used\n");
+  else
+    std::fprintf(stdout, "start the PostgreSQL nodes with --secret-file %s%s\n", key.path.c_str(),
+                 key.created ? " (created from the SQLite key)" : "");
 }
 
 }  // namespace
@@ -134,6 +189,18 @@ int run_check(const AdminConfig& config) {
                           found, v.wanted,
                           v.found < v.wanted ? "run `repotokensd admin migrate` with the same --db"
                                              : "it was migrated by a newer repotokensd; run that version"));
+}
+
+int run_copy(const AdminConfig& config) {
+  auto key = key_for_copy(config);
+  if (!key) return fail(key.error().message);
+  auto report = copy_sqlite_to_postgres(config.from, config.to);
+  if (!report) {
+    if (key->created) ::unlink(key->path.c_str());  // a failed copy leaves nothing behind
+    return fail(report.error().message);
+  }
+  print_copy_report(*report, *key);
+  return std::fflush(stdout) == 0 ? 0 : 1;
 }
 
 }  // namespace rt::server
