@@ -227,7 +227,7 @@ Result<CopyReport> copy_sqlite_to_postgres(const std::string& from, const std::s
                   "\"; admin copy moves a SQLite installation to PostgreSQL");
   auto target_url = parse_store_url(to);
   if (!target_url || !target_url->shared())
-    return refuse("--to must be a PostgreSQL URL (postgresql://USER@HOST/DB), not \"" + to + "\"");
+    return refuse("--to must be a PostgreSQL URL (postgresql://USER@HOST/DB), not \"" + postgres::redact_url(to) + "\"");
 
   RT_TRY(auto source, sqlite::Connection::open(source_url->path, {.create_if_missing = false, .read_only = true}));
   CopyReport report;
