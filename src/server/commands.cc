@@ -1,7 +1,10 @@
 // serve: open the store, load the key, build the Service and the Server, serve until a signal, drain,
 // then tear down in order (server, then Service, whose destructor flushes lastUsedAt, then the Store).
-// admin: the same store and key logic, offline.
+// admin: the same store and key logic, offline; migrate and check speak of the database's own backend.
 #include "server/commands.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -12,7 +15,7 @@
 #include "server/key_file.h"
 #include "server/log.h"
 #include "server/server.h"
-#include "store/sqlite/schema.h"
+#include "store/copy.h"
 
 namespace rt::server {
 namespace {
@@ -46,11 +49,77 @@ Result<std::unique_ptr<Limiter>> make_limiter(const ServeConfig& config) {
   return std::unique_ptr<Limiter>(std::move(redis));
 }
 
+// With a shared database (PostgreSQL) the key comes first: a node without the shared key file must say so
+// before it touches the database. With SQLite the store comes first, as the key file is created beside it.
 Result<std::unique_ptr<Backend>> open_backend(const std::string& db, const std::string& secret_file,
                                               const StoreOptions& options) {
-  RT_TRY(auto store, open_store(db, options));
-  RT_TRY(auto key, load_or_create_key(db, secret_file));
-  return std::make_unique<Backend>(std::move(store), key);
+  RT_TRY(StoreLocation where, parse_store_url(db));
+  std::optional<SecretKey> key;
+  StoreOptions store_options = options;
+  if (where.shared()) {
+    RT_TRY(key, load_or_create_key(db, secret_file));
+    // A node on a shared database never migrates it: nodes of the previous build may be serving on it, so
+    // migrating is the explicit `admin migrate` step, and a node refuses an older or newer schema saying
+    // which. An empty database (no node can be serving on it) gets the schema, under the migration lock.
+    RT_TRY(SchemaVersion schema, read_schema_version(db));
+    store_options.create_if_missing = schema.found == 0;
+  }
+  RT_TRY(auto store, open_store(db, store_options));
+  if (!key) {
+    RT_TRY(key, load_or_create_key(db, secret_file));
+  }
+  return std::make_unique<Backend>(std::move(store), *key);
+}
+
+// The key file the PostgreSQL nodes will use, for `admin copy`: the copied hashes only verify under the key
+// that made them, the SQLite installation's `<db>.key`. Decided before anything is copied.
+struct CopyKey {
+  std::string path;      // what the nodes must be given; empty when unknown
+  bool created = false;  // created here from `<db>.key`
+};
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<CopyKey> key_for_copy(const AdminConfig& config) {
+  const std::string db = sqlite_path(config.from);
+  if (db.empty()) return CopyKey{};  // the copy itself says what is wrong with --from
+  const std::string beside = db + ".key";
+  const bool have_beside = file_exists(beside);
+  if (config.secret_file.empty()) return CopyKey{have_beside ? beside : std::string()};
+  if (file_exists(config.secret_file)) {
+    RT_TRY(SecretKey given, read_key_file(config.secret_file));
+    if (have_beside) {
+      RT_TRY(SecretKey used, read_key_file(beside));
+      if (given != used)
+        return make_error(ErrorKind::invalid, "secret file " + config.secret_file + " holds another key than " + beside +
+                                                  ", which hashed the tokens being copied; no copied token would work "
+                                                  "with it. Give --secret-file " + beside + " (or a copy of it)");
+    }
+    return CopyKey{config.secret_file};
+  }
+  if (!have_beside)
+    return make_error(ErrorKind::invalid, "secret file " + config.secret_file + " does not exist, and there is no " +
+                                              beside + " to create it from; give the key file the SQLite server used");
+  RT_TRY(SecretKey used, read_key_file(beside));
+  RT_TRY_STATUS(write_key_file(config.secret_file, used));
+  return CopyKey{config.secret_file, true};
+}
+
+void print_copy_report(const CopyReport& report, const CopyKey& key) {
+  std::fprintf(stdout, "copied at schema version %d (SQLite) -> %d (PostgreSQL); rows per table, verified equal:\n",
+               report.source_schema, report.target_schema);
+  for (const auto& t : report.tables) std::fprintf(stdout, "  %-24s %lld\n", t.table.c_str(), static_cast<long long>(t.rows));
+  for (const auto& t : report.not_copied)
+    std::fprintf(stdout, "  %-24s %lld NOT COPIED: the target has no such table (this build's PostgreSQL store lacks it)\n",
+                 t.table.c_str(), static_cast<long long>(t.rows));
+  if (key.path.empty())
+    std::fprintf(stdout, "start the PostgreSQL nodes with --secret-file set to the key file the SQLite server used\n");
+  else
+    std::fprintf(stdout, "start the PostgreSQL nodes with --secret-file %s%s\n", key.path.c_str(),
+                 key.created ? " (created from the SQLite key)" : "");
 }
 
 }  // namespace
@@ -93,19 +162,45 @@ int run_create_user(const AdminConfig& config) {
 }
 
 int run_migrate(const AdminConfig& config) {
-  auto store = open_store(config.db);  // opening applies every missing migration
+  auto before = read_schema_version(config.db);  // fails for a SQLite file not created yet: it starts at 0
+  auto store = open_store(config.db);  // opening applies every missing migration (PostgreSQL: under a lock)
   if (!store) return fail(store.error().message);
-  std::fprintf(stdout, "schema version %d\n", sqlite::latest_schema_version());
+  store->reset();
+  auto after = read_schema_version(config.db);
+  if (!after) return fail(after.error().message);
+  const int was = before ? before->found : 0;
+  if (was == after->found)
+    std::fprintf(stdout, "schema version %d (%s), already current\n", after->found, after->backend_name());
+  else
+    std::fprintf(stdout, "schema version %d (%s), migrated from version %d\n", after->found, after->backend_name(), was);
   return 0;
 }
 
 int run_check(const AdminConfig& config) {
-  StoreOptions options;
-  options.create_if_missing = false;
-  auto store = open_store(config.db, options);
-  if (!store) return fail(store.error().message);
-  std::fprintf(stdout, "schema is current (version %d)\n", sqlite::latest_schema_version());
-  return 0;
+  auto schema = read_schema_version(config.db);
+  if (!schema) return fail(schema.error().message);
+  const SchemaVersion& v = *schema;
+  if (v.found == v.wanted) {
+    std::fprintf(stdout, "schema is current (version %d, %s)\n", v.found, v.backend_name());
+    return 0;
+  }
+  std::string found = v.found == 0 ? "no repotokens schema (version 0)" : fmt::format("schema version {}", v.found);
+  return fail(fmt::format("the {} database has {}, but this build of repotokensd wants version {}: {}", v.backend_name(),
+                          found, v.wanted,
+                          v.found < v.wanted ? "run `repotokensd admin migrate` with the same --db"
+                                             : "it was migrated by a newer repotokensd; run that version"));
+}
+
+int run_copy(const AdminConfig& config) {
+  auto key = key_for_copy(config);
+  if (!key) return fail(key.error().message);
+  auto report = copy_sqlite_to_postgres(config.from, config.to);
+  if (!report) {
+    if (key->created) ::unlink(key->path.c_str());  // a failed copy leaves nothing behind
+    return fail(report.error().message);
+  }
+  print_copy_report(*report, *key);
+  return std::fflush(stdout) == 0 ? 0 : 1;
 }
 
 }  // namespace rt::server

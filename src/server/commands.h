@@ -10,5 +10,6 @@ int run_serve(const ServeConfig& config);
 int run_create_user(const AdminConfig& config);
 int run_migrate(const AdminConfig& config);
 int run_check(const AdminConfig& config);
+int run_copy(const AdminConfig& config);
 
 }  // namespace rt::server

@@ -212,6 +212,12 @@ std::optional<int> parse_command_line(int argc, char** argv, Invocation& out) {
   CLI::Option* migrate_db = migrate->add_option("--db", admin.db, "database URL");
   CLI::App* check = admin_cmd->add_subcommand("check", "check that the schema is current");
   CLI::Option* check_db = check->add_option("--db", admin.db, "database URL");
+  CLI::App* copy = admin_cmd->add_subcommand("copy", "copy a SQLite installation into an empty, migrated PostgreSQL database");
+  copy->add_option("--from", admin.from, "the SQLite database: sqlite:PATH")->required();
+  copy->add_option("--to", admin.to, "the PostgreSQL database: postgresql://USER@HOST/DB")->required();
+  CLI::Option* copy_secret = copy->add_option(
+      "--secret-file", admin.secret_file,
+      "the PostgreSQL nodes' key file: checked against <sqlite path>.key, or created from it when missing");
 
   try {
     app.parse(argc, argv);
@@ -222,10 +228,14 @@ std::optional<int> parse_command_line(int argc, char** argv, Invocation& out) {
   }
 
   if (!serve->parsed()) {
-    out.command = create->parsed() ? Command::create_user : migrate->parsed() ? Command::migrate : Command::check;
+    out.command = create->parsed()    ? Command::create_user
+                  : migrate->parsed() ? Command::migrate
+                  : copy->parsed()    ? Command::copy
+                                      : Command::check;
     bool db_given = create_db->count() + migrate_db->count() + check_db->count() > 0;
     if (!db_given) admin.db = from_env_or("REPOTOKENS_DB", admin.db);
-    if (!create_secret->count()) admin.secret_file = from_env_or("REPOTOKENS_SECRET_FILE", "");
+    if (!create_secret->count() && !copy_secret->count())
+      admin.secret_file = from_env_or("REPOTOKENS_SECRET_FILE", "");
     if (email_opt->count()) admin.email = email;
     return std::nullopt;
   }

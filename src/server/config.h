@@ -41,9 +41,10 @@ struct AdminConfig {
   std::string name;
   std::optional<std::string> email;
   bool instance_admin = false;
+  std::string from, to;  // admin copy
 };
 
-enum class Command { serve, create_user, migrate, check };
+enum class Command { serve, create_user, migrate, check, copy };
 
 struct Invocation {
   Command command = Command::serve;

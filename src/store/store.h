@@ -189,6 +189,30 @@ struct StoreOptions {
   bool create_if_missing = true;   // SQLite: create the file (and schema) on first open
 };
 
+// What a database URL names, without opening anything: "sqlite:PATH", "sqlite://PATH" or a bare path
+// ending in .db (SQLite, `path` is the file), or "postgresql://..." / "postgres://..." (PostgreSQL).
+struct StoreLocation {
+  enum class Backend { sqlite, postgres };
+  Backend backend = Backend::sqlite;
+  std::string path;  // SQLite only
+  bool shared() const { return backend == Backend::postgres; }  // served by several nodes at once
+};
+// `invalid` for an unknown scheme or an empty SQLite path; the message lists the valid forms.
+Result<StoreLocation> parse_store_url(const std::string& url);
+
+// The schema version a database is at (0: no repotokens schema yet) beside the one this build of its
+// backend wants.
+struct SchemaVersion {
+  StoreLocation::Backend backend = StoreLocation::Backend::sqlite;
+  int found = 0;
+  int wanted = 0;
+  const char* backend_name() const { return backend == StoreLocation::Backend::postgres ? "PostgreSQL" : "SQLite"; }
+};
+// Reads it without changing anything (no migration; a missing SQLite file is not created): for
+// `admin check`, and for a serving node deciding whether it may create the schema. `unavailable` when the
+// database cannot be opened.
+Result<SchemaVersion> read_schema_version(const std::string& url);
+
 // Opens "sqlite:PATH" (or a plain path ending in .db) or "postgresql://...", applying migrations for
 // SQLite. `invalid` for an unknown scheme (the message lists the valid ones); `unavailable` when the
 // database cannot be opened.

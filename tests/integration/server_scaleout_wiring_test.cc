@@ -1,7 +1,9 @@
 // repotokensd wired for several nodes, against real throwaway PostgreSQL and Redis servers: rate limits
 // kept in Redis (--ratelimit) and shared by two nodes, fail-open and fail-closed while Redis is down, and
-// what /metrics and the log say about the outage.
+// what /metrics and the log say about the outage; the shared key file checked first; schema versions in
+// `admin migrate` / `admin check`, and nodes that refuse a schema other than their own.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <fstream>
@@ -137,6 +139,153 @@ TEST_F(RedisOutage, FailOpenKeepsServingLogsOnceAndCountsTheOutage) {
   EXPECT_EQ(metric(http, "repotokens_ratelimit_redis_outages_total"), 1);
   EXPECT_TRUE(eventually([&] { return count_of(server->log(), "is reachable again") == 1; }, 1000ms)) << server->log();
   EXPECT_EQ(count_of(server->log(), "is unreachable ("), 1) << "one line per outage, not per request";
+}
+
+// With PostgreSQL the shared key file is required, and a node says so before it touches the database:
+// the same message whether the database is unreachable or up, and an up one is left untouched.
+TEST(SharedSecret, PostgresWithoutSecretFileIsRefusedBeforeConnecting) {
+  RT_REQUIRE_POSTGRES();
+  PostgresServer pg;
+  const std::string db = pg.create_database();
+  const std::string unreachable = "postgresql://postgres@127.0.0.1:1/nowhere";
+  const std::vector<std::string> no_secret = {"REPOTOKENS_SECRET_FILE="};
+  const std::string expected = "--secret-file (or REPOTOKENS_SECRET_FILE) is required with PostgreSQL";
+  for (const std::string& url : {unreachable, db}) {
+    SCOPED_TRACE(url);
+    for (std::vector<std::string> args : {std::vector<std::string>{"serve", "--listen", "127.0.0.1:0"},
+                                          std::vector<std::string>{"admin", "create-user", "--name", "root"}}) {
+      args.insert(args.begin(), REPOTOKENSD_BIN);
+      args.insert(args.end(), {"--db", url});
+      CommandResult r = run_command(args, {}, no_secret, 30);
+      EXPECT_EQ(r.exit_code, 1) << args[1] << ": " << r.err;
+      EXPECT_EQ(r.err.rfind("repotokensd: " + expected, 0), 0u) << "not the first thing said by " << args[1] << ": " << r.err;
+      EXPECT_EQ(r.err.find("connect"), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_EQ(pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", db.substr(db.rfind('/') + 1)),
+            "0\n")
+      << "the database was touched";
+
+  // A named key file that does not exist is refused the same way, naming the file.
+  CommandResult r = run_command({REPOTOKENSD_BIN, "serve", "--db", unreachable, "--secret-file", "/nonexistent/key"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot read secret file /nonexistent/key"), std::string::npos) << r.err;
+}
+
+CommandResult repotokensd(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
+  args.insert(args.begin(), REPOTOKENSD_BIN);
+  return run_command(args, {}, env, 60);
+}
+
+// `admin migrate` and `admin check` speak of PostgreSQL's own schema version, and a serving node never
+// migrates an existing PostgreSQL schema: it refuses an older or a newer one, saying which.
+TEST(SchemaVersions, PostgresMigrateAndCheckSayWhichVersionAndServeRefusesAnyOther) {
+  RT_REQUIRE_POSTGRES();
+  PostgresServer pg;
+  TempDir keys;
+  const std::string db = pg.create_database();
+  const std::string dbname = db.substr(db.rfind('/') + 1);
+  const std::vector<std::string> secret = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys)};
+  auto version_in_database = [&] { return std::stoi(pg.psql("SELECT max(version) FROM schema_migrations", dbname)); };
+
+  CommandResult r = repotokensd({"admin", "check", "--db", db});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the PostgreSQL database has no repotokens schema (version 0)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("admin migrate"), std::string::npos) << r.err;
+  const std::string empty_check = r.err;
+
+  r = repotokensd({"admin", "migrate", "--db", db});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const int wanted = version_in_database();
+  EXPECT_EQ(r.out, "schema version " + std::to_string(wanted) + " (PostgreSQL), migrated from version 0\n");
+  EXPECT_NE(empty_check.find("wants version " + std::to_string(wanted)), std::string::npos) << empty_check;
+  r = repotokensd({"admin", "check", "--db", db});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "schema is current (version " + std::to_string(wanted) + ", PostgreSQL)\n");
+
+  struct Case {
+    std::string sql, undo, says;
+  };
+  const std::string w = std::to_string(wanted), older = std::to_string(wanted - 1);
+  for (const Case& c : {Case{"DELETE FROM schema_migrations WHERE version = " + w,
+                             "INSERT INTO schema_migrations VALUES (" + w + ", 'restored', 0)",
+                             "has schema version " + older + ", but this build of repotokensd wants version " + w},
+                        Case{"INSERT INTO schema_migrations VALUES (99, 'from the future', 0)",
+                             "DELETE FROM schema_migrations WHERE version = 99",
+                             "has schema version 99, but this build of repotokensd wants version " + w}}) {
+    SCOPED_TRACE(c.says);
+    pg.psql(c.sql, dbname);
+    const int at = version_in_database();
+    r = repotokensd({"admin", "check", "--db", db});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("the PostgreSQL database " + c.says), std::string::npos) << r.err;
+    // Neither serve nor create-user migrates it or serves on it.
+    r = repotokensd({"serve", "--db", db, "--listen", "127.0.0.1:0"}, secret);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("schema version " + std::to_string(at)), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(at < wanted ? "run `repotokensd admin migrate`" : "run a newer repotokensd"), std::string::npos)
+        << r.err;
+    r = repotokensd({"admin", "create-user", "--db", db, "--name", "root"}, secret);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_EQ(version_in_database(), at) << "the schema was changed";
+    pg.psql(c.undo, dbname);
+  }
+  r = repotokensd({"admin", "create-user", "--db", db, "--name", "root", "--instance-admin"}, secret);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("rtka_", 0), 0u) << r.out;
+}
+
+// A node on an empty PostgreSQL database creates the schema (no node can be serving on it yet).
+TEST(SchemaVersions, PostgresServeCreatesTheSchemaOfAnEmptyDatabase) {
+  RT_REQUIRE_POSTGRES();
+  PostgresServer pg;
+  TempDir keys;
+  const std::string db = pg.create_database();
+  ServerProcess node(ServerOptions{.db_url = db, .env = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys)}});
+  CommandResult r = repotokensd({"admin", "check", "--db", db});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("PostgreSQL"), std::string::npos);
+}
+
+// `admin check` on SQLite reads the version without migrating (and without creating a missing file).
+TEST(SchemaVersions, SqliteCheckTellsAnOlderSchemaWithoutMigratingIt) {
+  TempDir dir;
+  const std::filesystem::path file = dir.path() / "old.db";
+  const std::string db = "sqlite:" + file.string();
+  CommandResult r = repotokensd({"admin", "check", "--db", db});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot open database"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(file)) << "check created the file";
+
+  r = repotokensd({"admin", "migrate", "--db", db});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.out.rfind("schema version ", 0), 0u) << r.out;
+  const int wanted = std::stoi(r.out.substr(15));
+  EXPECT_NE(r.out.find("(SQLite)"), std::string::npos) << r.out;
+
+  auto user_version = [&](std::optional<int> set = std::nullopt) {
+    sqlite3* conn = nullptr;
+    sqlite3_open(file.c_str(), &conn);
+    if (set) sqlite3_exec(conn, ("PRAGMA user_version = " + std::to_string(*set)).c_str(), nullptr, nullptr, nullptr);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(conn, "PRAGMA user_version", -1, &st, nullptr);
+    int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(conn);
+    return v;
+  };
+  ASSERT_EQ(user_version(wanted - 1), wanted - 1);
+  r = repotokensd({"admin", "check", "--db", db});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the SQLite database has schema version " + std::to_string(wanted - 1) +
+                       ", but this build of repotokensd wants version " + std::to_string(wanted)),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(user_version(), wanted - 1) << "check migrated the database";
+  user_version(wanted);
+  r = repotokensd({"admin", "check", "--db", db});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "schema is current (version " + std::to_string(wanted) + ", SQLite)\n");
 }
 
 }  // namespace

@@ -22,7 +22,9 @@ std::optional<int> parse(std::vector<std::string> args, Invocation& out) {
 class ServerConfig : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = ::testing::TempDir() + "/server_config_test.toml";
+    // One file per test: ctest runs the tests of this fixture in parallel processes.
+    path_ = ::testing::TempDir() + "/server_config_test." +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml";
     std::ofstream(path_) << "rate_limit_per_token = 7\nrate_burst = 70\nlisten = \"127.0.0.1:9000\"\n"
                             "log_format = \"json\"\n";
   }
