@@ -49,7 +49,7 @@ Result<std::string> normalize_language(const std::string& language) {
     auto u = static_cast<unsigned char>(c);
     if (!std::isalnum(u) && c != '+' && c != '#' && c != '.' && c != '_' && c != '-')
       return make_error(ErrorKind::invalid, fmt::format("language \"{}\" has characters other than letters, digits "
-                                                        "and + # . _ -", language.substr(0, 50)));
+                                                        "and + # . _ -", echo_ascii(language, 50)));
     out.push_back(static_cast<char>(std::tolower(u)));
   }
   return out;
@@ -111,8 +111,8 @@ Result<CoverageUpload> Service::upload_coverage(const Principal& p, const Covera
     return access.error();
   }
   const Access& a = *access;
-  CoverageUpload failed{.id = 0, .repository_id = a.repo->id, .commit = target.commit.substr(0, 100),
-                        .language = target.language.substr(0, 50), .status = CoverageStatus::failed, .reason = {},
+  CoverageUpload failed{.id = 0, .repository_id = a.repo->id, .commit = echo_ascii(target.commit, 100),
+                        .language = echo_ascii(target.language, 50), .status = CoverageStatus::failed, .reason = {},
                         .files = 0, .covered = 0, .coverable = 0, .bytes = static_cast<std::int64_t>(body.size()),
                         .at = clock_.now()};
   // A refusal past this point is about the report itself: logged for listCoverageReports, nothing stored.
