@@ -1,6 +1,9 @@
 // Shared store suite: coverage reports (compact storage per repository/commit/language, partial uploads
 // merged until final, replacement by a complete upload), the upload log, audit in the same transaction.
 // Also the compact codec on its own. A backend without coverage storage yet is skipped, visibly.
+#include <atomic>
+#include <thread>
+
 #include "store/coverage_store.h"
 #include "store_test.h"
 
@@ -142,6 +145,39 @@ TEST_P(StoreTest, CoverageLogIsNewestFirstLimitedAndPerRepository) {
   EXPECT_EQ(log[2].commit, "c2");
   EXPECT_TRUE(must(w.cs->list_coverage_uploads(other.id, 10)).empty());
   EXPECT_FALSE(w.cs->list_coverage_uploads(w.repo.id, 0).ok());
+}
+
+// The log keeps the newest kCoverageLogKept entries of each repository, however many uploads to other
+// repositories came in between.
+TEST_P(StoreTest, CoverageLogKeepsTheNewestEntriesOfEachRepository) {
+  RT_COVERAGE_WORLD(w);
+  auto busy = add_repo(w.org.id, "web");
+  auto failed = [&](Id repository_id, std::string commit) {
+    return CoverageUpload{.id = 0, .repository_id = repository_id, .commit = std::move(commit), .language = "go",
+                          .status = CoverageStatus::failed, .reason = "bad", .files = 0, .covered = 0,
+                          .coverable = 0, .bytes = 1, .at = 1};
+  };
+  must(w.cs->record_failed_coverage(failed(w.repo.id, "first")));
+  // kCoverageLogKept entries on the busy repository, from a few threads to keep the test quick.
+  constexpr int kThreads = 4;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int n = t; n < kCoverageLogKept; n += kThreads)
+        if (!w.cs->record_failed_coverage(failed(busy.id, "b" + std::to_string(n))).ok()) ++errors;
+    });
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(errors.load(), 0);
+  must(w.cs->record_failed_coverage(failed(w.repo.id, "second")));
+  must(w.cs->record_failed_coverage(failed(busy.id, "newest")));
+
+  auto quiet = must(w.cs->list_coverage_uploads(w.repo.id, 10));
+  ASSERT_EQ(quiet.size(), 2u);  // nothing of its own was beyond the limit
+  EXPECT_EQ(quiet[1].commit, "first");
+  auto log = must(w.cs->list_coverage_uploads(busy.id, kCoverageLogKept + 1));
+  EXPECT_EQ(log.size(), static_cast<size_t>(kCoverageLogKept));  // one over: the oldest went
+  EXPECT_EQ(log.front().commit, "newest");
 }
 
 TEST_P(StoreTest, CoverageUnknownRepositoryIsNotFoundAndDeletionTakesTheReports) {
