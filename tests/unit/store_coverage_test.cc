@@ -1,6 +1,6 @@
 // Shared store suite: coverage reports (compact storage per repository/commit/language, partial uploads
 // merged until final, replacement by a complete upload), the upload log, audit in the same transaction.
-// Also the compact codec on its own. A backend without coverage storage yet is skipped, visibly.
+// Also the compact codec on its own.
 #include <atomic>
 #include <thread>
 
@@ -28,12 +28,10 @@ struct CoverageWorld {
   }
 };
 
-// Skips (visibly) on a backend that does not store coverage yet; otherwise builds the world.
-#define RT_COVERAGE_WORLD(w)                                                                             \
-  if (!store().coverage()) GTEST_SKIP() << GetParam().name << ": coverage is not yet stored by this backend"; \
-  CoverageWorld w;                                                                                       \
-  w.cs = store().coverage();                                                                             \
-  w.org = add_org("acme", add_user("owner").id);                                                         \
+#define RT_COVERAGE_WORLD(w)                     \
+  CoverageWorld w;                               \
+  w.cs = &store().coverage();                    \
+  w.org = add_org("acme", add_user("owner").id); \
   w.repo = add_repo(w.org.id, "api")
 
 TEST(CoverageData, EncodesSortsAndMergesRepeatedLinesAndFiles) {
@@ -184,9 +182,16 @@ TEST_P(StoreTest, CoverageUnknownRepositoryIsNotFoundAndDeletionTakesTheReports)
   RT_COVERAGE_WORLD(w);
   auto up = w.write("abc", "go", false, report({{"a.go", {{1, 1}}}}));
   up.repository_id = w.repo.id + 1000;
-  auto r = w.cs->save_coverage(up);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().kind, ErrorKind::not_found);
+  for (bool partial : {false, true}) {
+    up.partial = partial;
+    auto r = w.cs->save_coverage(up);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, ErrorKind::not_found);
+    EXPECT_EQ(r.error().message, "no repository with id " + std::to_string(up.repository_id));
+  }
+  auto failed = w.cs->record_failed_coverage(CoverageUpload{.repository_id = up.repository_id, .commit = "abc"});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().kind, ErrorKind::not_found);
   must(w.cs->save_coverage(w.write("abc", "go", false, report({{"a.go", {{1, 1}}}}))));
   ASSERT_TRUE(store().delete_repository(w.repo.id, audit_event(w.org.id, "repository.delete")).ok());
   EXPECT_TRUE(must(w.cs->get_commit_coverage(w.repo.id, "abc")).empty());
@@ -197,7 +202,7 @@ TEST_P(StoreTest, CoverageReportsSurviveReopening) {
   RT_COVERAGE_WORLD(w);
   must(w.cs->save_coverage(w.write("abc", "go", false, report({{"a.go", {{1, 1}, {4, 0}}}}))));
   reopen();
-  w.cs = store().coverage();
+  w.cs = &store().coverage();
   auto reports = must(w.cs->get_commit_coverage(w.repo.id, "abc"));
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(must(decode_coverage(reports[0].data))[0].lines, (std::vector<LineHits>{{1, 1}, {4, 0}}));

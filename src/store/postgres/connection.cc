@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace rt::postgres {
@@ -22,6 +23,12 @@ ErrorKind kind_of(std::string_view sqlstate) {
   if (sqlstate.substr(0, 2) == "22") return ErrorKind::invalid;  // data exception (e.g. a NUL byte in text)
   if (unavailable_state(sqlstate)) return ErrorKind::unavailable;
   return ErrorKind::internal;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return c - 'A' + 10;  // the server writes lower case; upper case accepted all the same
 }
 
 std::string trim(std::string s) {
@@ -59,6 +66,23 @@ std::optional<std::string> Rows::optional_text(int row, int col) const {
 std::optional<std::int64_t> Rows::optional_int64(int row, int col) const {
   if (is_null(row, col)) return std::nullopt;
   return int64(row, col);
+}
+
+std::string Rows::bytes(int row, int col) const {
+  std::string_view text(PQgetvalue(res_.get(), row, col), PQgetlength(res_.get(), row, col));
+  if (!text.starts_with("\\x")) {  // bytea_output = 'escape' on this server: let libpq undo it
+    size_t n = 0;
+    unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(text.data()), &n);
+    std::string out = raw ? std::string(reinterpret_cast<const char*>(raw), n) : std::string();
+    PQfreemem(raw);
+    return out;
+  }
+  // The default 'hex' form: \x then two digits per byte, decoded without libpq's extra copy.
+  text.remove_prefix(2);
+  std::string out(text.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<char>(hex_digit(text[2 * i]) << 4 | hex_digit(text[2 * i + 1]));
+  return out;
 }
 
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& url) {
@@ -106,10 +130,18 @@ Result<Rows> Connection::exec(const std::string& sql, const Params& params) {
     it = prepared_.emplace(sql, std::move(name)).first;
   }
   std::vector<const char*> values;
+  std::vector<int> lengths, formats;  // only when a parameter is binary; libpq reads text up to its NUL
   values.reserve(params.size());
   for (const Value& v : params) values.push_back(v.text() ? v.text()->c_str() : nullptr);
+  if (std::any_of(params.begin(), params.end(), [](const Value& v) { return v.binary(); })) {
+    for (const Value& v : params) {
+      lengths.push_back(v.text() ? static_cast<int>(v.text()->size()) : 0);
+      formats.push_back(v.binary() ? 1 : 0);
+    }
+  }
   pg_result* res = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(),
-                                  nullptr, nullptr, 0);
+                                  lengths.empty() ? nullptr : lengths.data(),
+                                  formats.empty() ? nullptr : formats.data(), 0);
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return failure(res, "statement");
   last_sqlstate_.clear();

@@ -13,15 +13,9 @@ Value::Blob blob_of(const std::string& data) {
   return Value::Blob(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
 }
 
-CoverageStatus status_from(std::string_view text) {
-  if (text == "final") return CoverageStatus::final;
-  if (text == "partial") return CoverageStatus::partial;
-  return CoverageStatus::failed;
-}
-
 CoverageUpload read_upload(const Rows& r) {
   return CoverageUpload{.id = r.int64(0), .repository_id = r.int64(1), .commit = r.text(2), .language = r.text(3),
-                        .status = status_from(r.text(4)), .reason = r.text(5), .files = r.int64(6),
+                        .status = parse_coverage_status(r.text(4)), .reason = r.text(5), .files = r.int64(6),
                         .covered = r.int64(7), .coverable = r.int64(8), .bytes = r.int64(9), .at = r.int64(10)};
 }
 
