@@ -24,6 +24,10 @@ int report(const Error& error, const Target& target) {
 
 std::string time_text(const std::optional<UnixTime>& t) { return t ? format_rfc3339(*t) : std::string(); }
 
+ListFormat list_format(const std::string& name) {
+  return name == "csv" ? ListFormat::csv : name == "json" ? ListFormat::json : ListFormat::table;
+}
+
 std::string render_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
                          ListFormat format) {
   std::string out;
@@ -56,14 +60,16 @@ std::string render_table(const std::vector<std::string>& header, const std::vect
   for (const auto& row : rows)
     for (std::size_t c = 0; c < row.size() && c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
   auto line = [&](const std::vector<std::string>& cells, bool upper) {
+    std::string text;
     for (std::size_t c = 0; c < cells.size(); ++c) {
       std::string cell = cells[c];
       if (upper)
         for (auto& ch : cell) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      out += cell;
-      if (c + 1 < cells.size()) out += std::string(width[c] - cell.size() + 2, ' ');
+      text += cell;
+      if (c + 1 < cells.size()) text += std::string(width[c] - cell.size() + 2, ' ');
     }
-    out += "\n";
+    while (!text.empty() && text.back() == ' ') text.pop_back();  // the padding of empty last cells
+    out += text + "\n";
   };
   line(header, true);
   for (const auto& row : rows) line(row, false);

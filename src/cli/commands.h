@@ -31,6 +31,7 @@ void add_org_command(CLI::App& app, CommandContext ctx);
 void add_repo_command(CLI::App& app, CommandContext ctx);
 void add_user_command(CLI::App& app, CommandContext ctx);
 void add_member_command(CLI::App& app, CommandContext ctx);
+void add_coverage_command(CLI::App& app, CommandContext ctx);
 
 // One client for a simple command.
 struct Session {
@@ -49,6 +50,8 @@ int report(const Error& error, const Target& target);
 
 // Tabular output for people; CSV/JSON for programs.
 enum class ListFormat { table, csv, json };
+// The value of a --format option already checked to be table, csv or json.
+ListFormat list_format(const std::string& name);
 std::string render_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
                          ListFormat format);
 

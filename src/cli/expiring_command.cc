@@ -48,7 +48,7 @@ int run(const ExpiringFlags& f, const GlobalOptions& g) {
                           *t.expires_at <= now ? "expired" : "expiring"});
     });
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a[3] < b[3]; });
-    ListFormat format = f.format == "csv" ? ListFormat::csv : f.format == "json" ? ListFormat::json : ListFormat::table;
+    ListFormat format = list_format(f.format);
     if (!rows.empty() || format != ListFormat::table)
       std::fputs(render_table({"repository", "id", "name", "expires", "state"}, rows, format).c_str(), stdout);
     for (const auto& failure : failures) std::fprintf(stderr, "error: %s\n", failure.c_str());

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   add_repo_command(app, ctx);
   add_user_command(app, ctx);
   add_member_command(app, ctx);
+  add_coverage_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -20,7 +20,7 @@ int run_list(const ReposListFlags& f, const GlobalOptions& g) {
       rows.push_back({r.name, r.visibility, r.permission});
     });
     if (!status.ok()) return report(status.error(), s.target);
-    ListFormat format = f.format == "csv" ? ListFormat::csv : f.format == "json" ? ListFormat::json : ListFormat::table;
+    ListFormat format = list_format(f.format);
     std::fputs(render_table({"name", "visibility", "permission"}, rows, format).c_str(), stdout);
     return kExitOk;
   });

@@ -29,7 +29,7 @@ int run_list(const TokensFlags& f, const GlobalOptions& g) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& t : *tokens)
       rows.push_back({std::to_string(t.id), t.name, time_text(t.created_at), time_text(t.expires_at), time_text(t.last_used_at)});
-    ListFormat format = f.format == "csv" ? ListFormat::csv : f.format == "json" ? ListFormat::json : ListFormat::table;
+    ListFormat format = list_format(f.format);
     std::fputs(render_table({"id", "name", "created", "expires", "last_used"}, rows, format).c_str(), stdout);
     return kExitOk;
   });

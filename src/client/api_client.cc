@@ -64,11 +64,13 @@ Id id_field(const json& o, const char* key) {
   return 0;
 }
 
-Result<json> parse_body(const HttpResponse& r) {
-  json body = json::parse(r.body, nullptr, false);
+Result<json> parse_json(const std::string& text) {
+  json body = json::parse(text, nullptr, false);
   if (body.is_discarded()) return make_error(ErrorKind::internal, "the server sent a response that is not JSON");
   return body;
 }
+
+Result<json> parse_body(const HttpResponse& r) { return parse_json(r.body); }
 
 // `{"data": X}` -> X; a bare object (createUserApiToken's shape) stays as it is.
 const json& unwrap(const json& body) { return body.is_object() && body.contains("data") ? body["data"] : body; }
@@ -88,6 +90,24 @@ CreatedToken to_created(const json& d) {
 }
 
 std::string query_escape(const std::string& s) { return encode_path_segment(s); }
+
+// repotokensd: {"commit", "language", "status", "reason"?, "files", "coverage", "uploadedAt"}.
+// Codacy: {"targetCommitSha", "commit": {"sha"}, "language"?, "status", "createdAt"}.
+CoverageUploadInfo to_coverage_upload(const json& u) {
+  CoverageUploadInfo info;
+  info.commit = string_field(u, "commit");
+  if (info.commit.empty()) info.commit = string_field(u, "targetCommitSha");
+  if (info.commit.empty() && u.contains("commit") && u["commit"].is_object())
+    info.commit = string_field(u["commit"], "sha");
+  info.language = string_field(u, "language");
+  info.status = string_field(u, "status");
+  info.reason = string_field(u, "reason");
+  if (u.contains("files") && u["files"].is_number_integer()) info.files = u["files"].get<std::int64_t>();
+  if (u.contains("coverage") && u["coverage"].is_number()) info.coverage = u["coverage"].get<double>();
+  info.at = time_field(u, "uploadedAt");
+  if (!info.at) info.at = time_field(u, "createdAt");
+  return info;
+}
 
 }  // namespace
 
@@ -243,6 +263,28 @@ Status ApiClient::delete_repository_token(const std::string& provider, const std
     return ok_status();  // already gone (e.g. a retried delete whose first attempt went through)
   if (!r.ok()) return r.error();
   return ok_status();
+}
+
+Result<std::vector<CoverageUploadInfo>> ApiClient::list_coverage_reports(const std::string& provider,
+                                                                         const std::string& org,
+                                                                         const std::string& repo, int limit) {
+  RT_TRY(auto r, call("GET", repo_path(provider, org, repo) + "/coverage/status?limit=" + std::to_string(limit)));
+  return parse_coverage_reports(r.body, limit);
+}
+
+Result<std::vector<CoverageUploadInfo>> parse_coverage_reports(const std::string& text, int limit) {
+  RT_TRY(json body, parse_json(text));
+  const json& d = unwrap(body);
+  std::vector<CoverageUploadInfo> out;
+  // Codacy leaves lastReports out of a repository that never received coverage.
+  if (d.is_object() && d.contains("hasCoverageOverview") && !d.contains("lastReports")) return out;
+  const json* list = d.is_array() ? &d : d.is_object() && d.contains("lastReports") ? &d["lastReports"] : nullptr;
+  if (!list || !list->is_array())
+    return make_error(ErrorKind::internal, "the server's coverage status held no list of reports");
+  for (const auto& item : *list)
+    if (item.is_object()) out.push_back(to_coverage_upload(item));
+  if (out.size() > static_cast<std::size_t>(limit)) out.resize(limit);  // a server that ignores `limit`
+  return out;
 }
 
 Result<OrganizationInfo> ApiClient::add_organization(const std::string& provider, const std::string& name) {

@@ -60,6 +60,22 @@ struct CreatedToken {
   std::optional<UnixTime> expires_at;
 };
 
+// One coverage upload as listCoverageReports shows it. repotokensd sends every field; Codacy sends the
+// commit, language, status (Pending, Processed, ...) and time but no file count or percentage.
+struct CoverageUploadInfo {
+  std::string commit;
+  std::string language;
+  std::string status;   // as the server names it: partial, final, failed (repotokensd); Processed, ... (Codacy)
+  std::string reason;   // why a failed upload was refused
+  std::optional<std::int64_t> files;
+  std::optional<double> coverage;  // percent
+  std::optional<UnixTime> at;
+};
+
+// The uploads of a listCoverageReports answer, repotokensd's ({"data": [...]}) or Codacy's
+// ({"data": {"hasCoverageOverview", "lastReports": [...]}}), at most `limit`. `internal` for any other shape.
+Result<std::vector<CoverageUploadInfo>> parse_coverage_reports(const std::string& body, int limit);
+
 // Counters shared by every client of a run (for progress lines and benchmarks).
 struct ClientStats {
   std::atomic<std::uint64_t> requests{0};   // responses received, any status
@@ -95,6 +111,10 @@ class ApiClient {
                                                const std::string& repo, const std::optional<std::string>& name,
                                                std::optional<UnixTime> expires_at);
   Status delete_repository_token(const std::string& provider, const std::string& org, const std::string& repo, Id id);
+
+  // listCoverageReports: the repository's most recent coverage uploads (at most `limit`), newest first.
+  Result<std::vector<CoverageUploadInfo>> list_coverage_reports(const std::string& provider, const std::string& org,
+                                                                const std::string& repo, int limit);
 
   // repotokensd administration (API.md "repotokens extensions") and Codacy's addOrganization/addRepository.
   Result<OrganizationInfo> add_organization(const std::string& provider, const std::string& name);

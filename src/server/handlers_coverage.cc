@@ -12,10 +12,7 @@ namespace rt::server {
 namespace {
 
 ApiResponse legacy_body(int status, std::string_view key, std::string_view text) {
-  ApiResponse r;
-  r.status = status;
-  r.body = json{{std::string(key), std::string(text)}}.dump();
-  return r;
+  return bare_response(status, json{{std::string(key), std::string(text)}});
 }
 
 Result<bool> partial_param(const ApiRequest& req) {

@@ -49,18 +49,13 @@ Result<std::string> normalize_language(const std::string& language) {
     auto u = static_cast<unsigned char>(c);
     if (!std::isalnum(u) && c != '+' && c != '#' && c != '.' && c != '_' && c != '-')
       return make_error(ErrorKind::invalid, fmt::format("language \"{}\" has characters other than letters, digits "
-                                                        "and + # . _ -", language.substr(0, 50)));
+                                                        "and + # . _ -", echo_ascii(language, 50)));
     out.push_back(static_cast<char>(std::tolower(u)));
   }
   return out;
 }
 
 }  // namespace
-
-Result<CoverageStore*> Service::coverage_store() {
-  if (CoverageStore* cs = store_.coverage()) return cs;
-  return make_error(ErrorKind::unavailable, "coverage is not yet stored in PostgreSQL");
-}
 
 Result<Service::Access> Service::coverage_access(const Principal& p, const CoverageTarget& t) {
   Access a;
@@ -104,22 +99,22 @@ Result<Service::Access> Service::coverage_access(const Principal& p, const Cover
 Result<CoverageUpload> Service::upload_coverage(const Principal& p, const CoverageTarget& target,
                                                 std::string_view body, bool partial) {
   describe_metrics();
-  RT_TRY(CoverageStore * cs, coverage_store());
+  CoverageStore& cs = store_.coverage();
   auto access = coverage_access(p, target);
   if (!access.ok()) {
     count_failure(access.error().kind == ErrorKind::invalid ? "ambiguous" : "access");
     return access.error();
   }
   const Access& a = *access;
-  CoverageUpload failed{.id = 0, .repository_id = a.repo->id, .commit = target.commit.substr(0, 100),
-                        .language = target.language.substr(0, 50), .status = CoverageStatus::failed, .reason = {},
+  CoverageUpload failed{.id = 0, .repository_id = a.repo->id, .commit = echo_ascii(target.commit, 100),
+                        .language = echo_ascii(target.language, 50), .status = CoverageStatus::failed, .reason = {},
                         .files = 0, .covered = 0, .coverable = 0, .bytes = static_cast<std::int64_t>(body.size()),
                         .at = clock_.now()};
   // A refusal past this point is about the report itself: logged for listCoverageReports, nothing stored.
   auto refuse = [&](Error error) -> Error {
     count_failure("invalid");
     failed.reason = error.message;
-    (void)timed("record_failed_coverage", [&] { return cs->record_failed_coverage(failed); });
+    (void)timed("record_failed_coverage", [&] { return cs.record_failed_coverage(failed); });
     return error;
   };
   if (Status st = check_commit(target.commit); !st.ok()) return refuse(st.error());
@@ -136,7 +131,7 @@ Result<CoverageUpload> Service::upload_coverage(const Principal& p, const Covera
     write.audit = audit(p, a.org.id, "coverage.upload", repo_path(a.org, a.repo->name),
                         fmt::format("commit {} language {}{}: {} files", target.commit, *language,
                                     partial ? " (partial)" : "", write.report.files));
-  auto saved = timed("save_coverage", [&] { return cs->save_coverage(write); });
+  auto saved = timed("save_coverage", [&] { return cs.save_coverage(write); });
   if (!saved) {
     count_failure("store");
     return saved.error();
@@ -148,7 +143,7 @@ Result<CoverageUpload> Service::upload_coverage(const Principal& p, const Covera
 
 Result<int> Service::finish_coverage(const Principal& p, const CoverageTarget& target) {
   describe_metrics();
-  RT_TRY(CoverageStore * cs, coverage_store());
+  CoverageStore& cs = store_.coverage();
   RT_TRY(Access a, coverage_access(p, target));
   RT_TRY_STATUS(check_commit(target.commit));
   std::optional<AuditEvent> event;
@@ -156,7 +151,7 @@ Result<int> Service::finish_coverage(const Principal& p, const CoverageTarget& t
     event = audit(p, a.org.id, "coverage.final", repo_path(a.org, a.repo->name),
                   fmt::format("commit {}", target.commit));
   RT_TRY(int reports, timed("finalize_coverage", [&] {
-           return cs->finalize_coverage(a.repo->id, target.commit, clock_.now(), event);
+           return cs.finalize_coverage(a.repo->id, target.commit, clock_.now(), event);
          }));
   metrics::add("repotokens_coverage_uploads_total", "kind=\"final\"");
   return reports;
@@ -165,16 +160,16 @@ Result<int> Service::finish_coverage(const Principal& p, const CoverageTarget& t
 Result<std::vector<CoverageUpload>> Service::list_coverage_reports(const Principal& p, const RepoRef& ref,
                                                                    std::optional<std::string> limit) {
   RT_TRY(PageRequest page, make_page_request(std::nullopt, std::move(limit)));
-  RT_TRY(CoverageStore * cs, coverage_store());
+  CoverageStore& cs = store_.coverage();
   RT_TRY(Access a, repo_access(p, ref));
-  return timed("list_coverage_uploads", [&] { return cs->list_coverage_uploads(a.repo->id, page.limit); });
+  return timed("list_coverage_uploads", [&] { return cs.list_coverage_uploads(a.repo->id, page.limit); });
 }
 
 Result<CommitCoverage> Service::commit_coverage(const Principal& p, const RepoRef& ref, const std::string& commit) {
-  RT_TRY(CoverageStore * cs, coverage_store());
+  CoverageStore& cs = store_.coverage();
   RT_TRY(Access a, repo_access(p, ref));
   RT_TRY_STATUS(check_commit(commit));
-  RT_TRY(auto records, timed("get_commit_coverage", [&] { return cs->get_commit_coverage(a.repo->id, commit); }));
+  RT_TRY(auto records, timed("get_commit_coverage", [&] { return cs.get_commit_coverage(a.repo->id, commit); }));
   if (records.empty()) return make_error(ErrorKind::not_found, "no coverage was uploaded for commit " + commit);
   CommitCoverage out;
   out.commit = commit;

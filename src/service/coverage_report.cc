@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "service/validate.h"
+
 namespace rt {
 namespace {
 
@@ -160,7 +162,7 @@ class ReportSax {
     auto [end, ec] = std::from_chars(k.data(), k.data() + k.size(), line);
     if (k.empty() || ec != std::errc() || end != k.data() + k.size() || line == 0 || line > UINT32_MAX)
       return fail(fmt::format("{}: line numbers must be positive integers, not \"{}\"", file_label(),
-                              k.substr(0, 40)));
+                              echo_ascii(k, 40)));
     line_ = static_cast<std::uint32_t>(line);
     where_ = Where::hits;
     return true;
@@ -171,7 +173,7 @@ class ReportSax {
     return true;
   }
   std::string file_label() const {
-    if (has_filename_) return fmt::format("fileReports[{}] ({})", file_index_, filename_.substr(0, 200));
+    if (has_filename_) return fmt::format("fileReports[{}] ({})", file_index_, utf8_prefix(filename_, 200));
     return fmt::format("fileReports[{}]", file_index_);
   }
   bool fail(std::string message) {

@@ -231,7 +231,7 @@ class Service {
   // --- coverage (service/coverage.cc) ---------------------------------------------------------------
   // A project token uploads to its own repository only; an account token needs write permission on the
   // named one. A malformed body is `invalid` (saying what is wrong), logged as a failed upload, and stores
-  // no coverage. `unavailable` when the store does not keep coverage (PostgreSQL, for now).
+  // no coverage.
   Result<CoverageUpload> upload_coverage(const Principal& p, const CoverageTarget& target, std::string_view body,
                                          bool partial);
   // coverageFinal: the commit's partial reports become final. Returns how many reports.
@@ -254,7 +254,6 @@ class Service {
   Result<Access> repo_access(const Principal& p, const RepoRef& ref);
   Result<Principal> authenticate(const Credentials& c);
   Result<Access> coverage_access(const Principal& p, const CoverageTarget& t);
-  Result<CoverageStore*> coverage_store();
   // Counts an authenticated (or refused) request against its rate limit and completes the admission.
   Admission charge(const Credentials& c, Result<Principal> principal);
   AuditEvent audit(const Principal& p, std::optional<Id> org_id, std::string action, std::string target,

@@ -44,6 +44,19 @@ Status check_email(std::string_view email) {
   return make_error(ErrorKind::invalid, "invalid email: expected an address such as ada@example.com");
 }
 
+std::string echo_ascii(std::string_view text, size_t max) {
+  std::string out(text.substr(0, max));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  return out;
+}
+
+std::string_view utf8_prefix(std::string_view text, size_t max) {
+  if (text.size() <= max) return text;
+  while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80) --max;  // text[max] continues a character
+  return text.substr(0, max);
+}
+
 Result<Provider> check_provider(std::string_view code) {
   if (auto p = parse_provider(code)) return *p;
   return make_error(ErrorKind::invalid,

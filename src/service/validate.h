@@ -28,6 +28,13 @@ Result<Provider> check_provider(std::string_view code);
 Result<std::optional<UnixTime>> check_future_time(std::string_view field, const std::optional<std::string>& text,
                                                   UnixTime now);
 
+// Echoing refused input that should have been printable ASCII (a commit, a language, a line number): its
+// first `max` bytes with every other byte shown as '?', so that no reply and no stored text (PostgreSQL
+// refuses invalid UTF-8 and NUL) carries what the client sent as it was.
+std::string echo_ascii(std::string_view text, size_t max);
+// The longest prefix of valid UTF-8 `text` of at most `max` bytes that does not cut a character.
+std::string_view utf8_prefix(std::string_view text, size_t max);
+
 // Decimal 64-bit id from a cursor position or a path segment.
 std::optional<Id> parse_id(std::string_view text);
 

@@ -107,6 +107,12 @@ std::string_view coverage_status_name(CoverageStatus s) {
   return "failed";
 }
 
+CoverageStatus parse_coverage_status(std::string_view name) {
+  if (name == "final") return CoverageStatus::final;
+  if (name == "partial") return CoverageStatus::partial;
+  return CoverageStatus::failed;
+}
+
 double coverage_percent(std::int64_t covered, std::int64_t coverable) {
   if (coverable <= 0) return 0;
   return std::round(10000.0 * static_cast<double>(covered) / static_cast<double>(coverable)) / 100.0;

@@ -1,7 +1,7 @@
 // Coverage storage: per repository, commit and language one report in the compact form of
 // coverage_data.h (partial uploads merged into it until the commit's final notification), plus a log of
 // recent uploads (accepted or failed) for listCoverageReports. A separate interface from Store, reached
-// through Store::coverage(), so a backend can join when it implements it (SQLite does; PostgreSQL not yet).
+// through Store::coverage(); both backends implement it.
 #pragma once
 
 #include <optional>
@@ -16,6 +16,8 @@ namespace rt {
 
 enum class CoverageStatus { partial, final, failed };
 std::string_view coverage_status_name(CoverageStatus s);
+// The inverse, for the stored names; anything else reads as failed.
+CoverageStatus parse_coverage_status(std::string_view name);
 
 // One upload as listCoverageReports shows it. For an accepted upload, files/covered/coverable are those of
 // the commit's report for that language once the upload was merged into it.

@@ -179,8 +179,8 @@ class Store {
   virtual Result<Page<AuditEvent>> list_audit(const AuditQuery& query) = 0;
 
   // --- coverage (store/coverage_store.h) -------------------------------------------------------------
-  // The coverage storage of this backend, or null when it does not store coverage yet.
-  virtual CoverageStore* coverage() { return nullptr; }
+  // The coverage storage of this backend, alive as long as the store.
+  virtual CoverageStore& coverage() = 0;
 };
 
 struct StoreOptions {

@@ -201,9 +201,14 @@ TEST_F(Coverage, MalformedReportsAre400SayWhyAndStoreNothing) {
   }
   EXPECT_TRUE(IsLegacyError(http.request("POST", "/2.0/coverage/bad/go?partial=maybe", "{}", {t}), 400));
   EXPECT_TRUE(IsLegacyError(http.request("POST", "/2.0/coverage/b%20ad/go", R"({"fileReports":[]})", {t}), 400));
+  // Bytes that are not UTF-8 are quoted back as '?', in the reply and in the log.
+  auto bytes = http.request("POST", "/2.0/coverage/bad/g%FFo", R"({"fileReports":[]})", {t});
+  ASSERT_TRUE(IsLegacyError(bytes, 400)) << bytes.body;
+  EXPECT_NE(bytes.json()["error"].get<std::string>().find("language \"g?o\""), std::string::npos) << bytes.body;
   EXPECT_EQ(coverage_rows(), 0);
   json list = status("api", t);
-  ASSERT_EQ(list.size(), cases.size() + 1);  // failed uploads are listed with their reason (not the bad partial=)
+  ASSERT_EQ(list.size(), cases.size() + 2);  // failed uploads are listed with their reason (not the bad partial=)
+  EXPECT_EQ(list[0]["language"], "g?o");
   EXPECT_EQ(list.back()["status"], "failed");
   EXPECT_NE(list.back()["reason"].get<std::string>().find("not valid JSON"), std::string::npos);
   EXPECT_EQ(list.back()["files"], 0);

@@ -69,6 +69,22 @@ TEST(CoverageReport, LinesArePositiveIntegersAndHitsNonNegativeIntegers) {
   EXPECT_NE(refusal(body(R"({"2":{"a":1}})")).find("line 2"), std::string::npos);
 }
 
+// A refusal is stored in the upload log and sent back as JSON: it quotes the input only as valid text.
+TEST(CoverageReport, RefusalsQuoteTheInputAsValidText) {
+  EXPECT_EQ(refusal(R"({"fileReports":[{"filename":"a.c","coverage":{"1\u0000\u00e9":1}}]})"),
+            "fileReports[0] (a.c): line numbers must be positive integers, not \"1???\"");
+  // A long name is cut at a character boundary, never inside a multi-byte character.
+  std::string name = "a" + std::string(100, 'x');
+  for (int i = 0; i < 60; ++i) name += "\u00e9";  // two bytes each in UTF-8
+  std::string message = refusal(R"({"fileReports":[{"filename":")" + name + R"(","coverage":{"0":1}}]})");
+  std::string label = message.substr(0, message.find(')'));
+  EXPECT_EQ(label, "fileReports[0] (a" + std::string(100, 'x') + [] {
+    std::string e;
+    for (int i = 0; i < 49; ++i) e += "\xc3\xa9";  // 101 + 98 bytes: the 50th would end past 200
+    return e;
+  }());
+}
+
 TEST(CoverageReport, StructureErrorsSayWhatIsWrong) {
   EXPECT_NE(refusal("").find("not valid JSON"), std::string::npos);
   EXPECT_NE(refusal("{").find("not valid JSON"), std::string::npos);

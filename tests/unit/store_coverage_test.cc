@@ -1,6 +1,9 @@
 // Shared store suite: coverage reports (compact storage per repository/commit/language, partial uploads
 // merged until final, replacement by a complete upload), the upload log, audit in the same transaction.
-// Also the compact codec on its own. A backend without coverage storage yet is skipped, visibly.
+// Also the compact codec on its own.
+#include <atomic>
+#include <thread>
+
 #include "store/coverage_store.h"
 #include "store_test.h"
 
@@ -25,12 +28,10 @@ struct CoverageWorld {
   }
 };
 
-// Skips (visibly) on a backend that does not store coverage yet; otherwise builds the world.
-#define RT_COVERAGE_WORLD(w)                                                                             \
-  if (!store().coverage()) GTEST_SKIP() << GetParam().name << ": coverage is not yet stored by this backend"; \
-  CoverageWorld w;                                                                                       \
-  w.cs = store().coverage();                                                                             \
-  w.org = add_org("acme", add_user("owner").id);                                                         \
+#define RT_COVERAGE_WORLD(w)                     \
+  CoverageWorld w;                               \
+  w.cs = &store().coverage();                    \
+  w.org = add_org("acme", add_user("owner").id); \
   w.repo = add_repo(w.org.id, "api")
 
 TEST(CoverageData, EncodesSortsAndMergesRepeatedLinesAndFiles) {
@@ -144,13 +145,53 @@ TEST_P(StoreTest, CoverageLogIsNewestFirstLimitedAndPerRepository) {
   EXPECT_FALSE(w.cs->list_coverage_uploads(w.repo.id, 0).ok());
 }
 
+// The log keeps the newest kCoverageLogKept entries of each repository, however many uploads to other
+// repositories came in between.
+TEST_P(StoreTest, CoverageLogKeepsTheNewestEntriesOfEachRepository) {
+  RT_COVERAGE_WORLD(w);
+  auto busy = add_repo(w.org.id, "web");
+  auto failed = [&](Id repository_id, std::string commit) {
+    return CoverageUpload{.id = 0, .repository_id = repository_id, .commit = std::move(commit), .language = "go",
+                          .status = CoverageStatus::failed, .reason = "bad", .files = 0, .covered = 0,
+                          .coverable = 0, .bytes = 1, .at = 1};
+  };
+  must(w.cs->record_failed_coverage(failed(w.repo.id, "first")));
+  // kCoverageLogKept entries on the busy repository, from a few threads to keep the test quick.
+  constexpr int kThreads = 4;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int n = t; n < kCoverageLogKept; n += kThreads)
+        if (!w.cs->record_failed_coverage(failed(busy.id, "b" + std::to_string(n))).ok()) ++errors;
+    });
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(errors.load(), 0);
+  must(w.cs->record_failed_coverage(failed(w.repo.id, "second")));
+  must(w.cs->record_failed_coverage(failed(busy.id, "newest")));
+
+  auto quiet = must(w.cs->list_coverage_uploads(w.repo.id, 10));
+  ASSERT_EQ(quiet.size(), 2u);  // nothing of its own was beyond the limit
+  EXPECT_EQ(quiet[1].commit, "first");
+  auto log = must(w.cs->list_coverage_uploads(busy.id, kCoverageLogKept + 1));
+  EXPECT_EQ(log.size(), static_cast<size_t>(kCoverageLogKept));  // one over: the oldest went
+  EXPECT_EQ(log.front().commit, "newest");
+}
+
 TEST_P(StoreTest, CoverageUnknownRepositoryIsNotFoundAndDeletionTakesTheReports) {
   RT_COVERAGE_WORLD(w);
   auto up = w.write("abc", "go", false, report({{"a.go", {{1, 1}}}}));
   up.repository_id = w.repo.id + 1000;
-  auto r = w.cs->save_coverage(up);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().kind, ErrorKind::not_found);
+  for (bool partial : {false, true}) {
+    up.partial = partial;
+    auto r = w.cs->save_coverage(up);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, ErrorKind::not_found);
+    EXPECT_EQ(r.error().message, "no repository with id " + std::to_string(up.repository_id));
+  }
+  auto failed = w.cs->record_failed_coverage(CoverageUpload{.repository_id = up.repository_id, .commit = "abc"});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().kind, ErrorKind::not_found);
   must(w.cs->save_coverage(w.write("abc", "go", false, report({{"a.go", {{1, 1}}}}))));
   ASSERT_TRUE(store().delete_repository(w.repo.id, audit_event(w.org.id, "repository.delete")).ok());
   EXPECT_TRUE(must(w.cs->get_commit_coverage(w.repo.id, "abc")).empty());
@@ -161,7 +202,7 @@ TEST_P(StoreTest, CoverageReportsSurviveReopening) {
   RT_COVERAGE_WORLD(w);
   must(w.cs->save_coverage(w.write("abc", "go", false, report({{"a.go", {{1, 1}, {4, 0}}}}))));
   reopen();
-  w.cs = store().coverage();
+  w.cs = &store().coverage();
   auto reports = must(w.cs->get_commit_coverage(w.repo.id, "abc"));
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(must(decode_coverage(reports[0].data))[0].lines, (std::vector<LineHits>{{1, 1}, {4, 0}}));

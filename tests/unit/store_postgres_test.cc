@@ -1,10 +1,13 @@
 // The shared Store suite instantiated for PostgreSQL (a throwaway cluster, one fresh database per test),
 // and the PostgreSQL-only behaviour: URLs, migrations and schema checks, two nodes racing on the
-// live-token rules, and riding out a database restart without reopening the store.
+// live-token rules and on parts of one coverage report, and riding out a database restart without
+// reopening the store.
 #include <atomic>
+#include <latch>
 #include <set>
 #include <thread>
 
+#include "store/coverage_store.h"
 #include "store/postgres/postgres_store.h"
 #include "store_test.h"
 #include "support/pg_redis.h"
@@ -91,8 +94,8 @@ TEST_F(PostgresStoreTest, MigratesOnceAndChecksTheSchemaVersion) {
   EXPECT_EQ(opened.load(), 4);
   std::string db = url_.substr(url_.rfind('/') + 1);
   EXPECT_EQ(cluster().psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations", db),
-            "1,2\n");
-  EXPECT_EQ(std::to_string(postgres_schema_version()), "2");
+            "1,2,3\n");
+  EXPECT_EQ(std::to_string(postgres_schema_version()), "3");
   EXPECT_TRUE(open_postgres_store(url_, StoreOptions{.create_if_missing = false}).ok());
 
   // A database from a newer repotokens is refused either way, and left as it is.
@@ -103,17 +106,26 @@ TEST_F(PostgresStoreTest, MigratesOnceAndChecksTheSchemaVersion) {
     EXPECT_EQ(r.error().kind, ErrorKind::unavailable);
     EXPECT_NE(r.error().message.find("schema version 99"), std::string::npos) << r.error().message;
   }
-  EXPECT_EQ(cluster().psql("SELECT count(*) FROM schema_migrations", db), "3\n");
+  EXPECT_EQ(cluster().psql("SELECT count(*) FROM schema_migrations", db), "4\n");
+}
+
+// A user "owner", its organization "acme" and the repositories `names` of it, created through `store`.
+std::vector<Repository> add_repositories(Store& store, std::initializer_list<const char*> names) {
+  User u = must(store.create_user(NewUser{.name = "owner"}));
+  Organization o = must(store.create_organization(NewOrganization{.name = "acme"}, u.id, audit_event({}, "o")));
+  std::vector<Repository> out;
+  for (const char* name : names)
+    out.push_back(must(store.create_repository(NewRepository{.org_id = o.id, .name = name}, audit_event(o.id, "r"))));
+  return out;
 }
 
 // Two stores on one database behave as two nodes: each has its own pool and connections.
 TEST_F(PostgresStoreTest, TwoNodesRacingLeaveAtMostMaxLiveTokensAndOneWinnerPerName) {
   auto a = open(StoreOptions{.read_connections = 8});
   auto b = open(StoreOptions{.read_connections = 8});
-  User u = must(a->create_user(NewUser{.name = "owner"}));
-  Organization o = must(a->create_organization(NewOrganization{.name = "acme"}, u.id, audit_event({}, "o")));
-  Repository limit_repo = must(a->create_repository(NewRepository{.org_id = o.id, .name = "limit"}, audit_event(o.id, "r")));
-  Repository name_repo = must(a->create_repository(NewRepository{.org_id = o.id, .name = "names"}, audit_event(o.id, "r")));
+  auto repos = add_repositories(*a, {"limit", "names"});
+  const Repository &limit_repo = repos[0], &name_repo = repos[1];
+  const Id org_id = limit_repo.org_id;
 
   constexpr int kThreads = 16, kPerThread = 10;  // 160 attempts at a limit of 100
   std::atomic<int> created{0}, limited{0}, same_name_won{0}, same_name_lost{0}, other_errors{0};
@@ -124,13 +136,13 @@ TEST_F(PostgresStoreTest, TwoNodesRacingLeaveAtMostMaxLiveTokensAndOneWinnerPerN
       for (int i = 0; i < kPerThread; ++i) {
         std::uint32_t n = static_cast<std::uint32_t>(t * 1000 + i);
         auto r = node.create_repository_token(token(limit_repo.id, "t" + std::to_string(n), n), kNow, 100,
-                                              audit_event(o.id, "create"));
+                                              audit_event(org_id, "create"));
         if (r.ok()) ++created;
         else if (r.error().kind == ErrorKind::conflict) ++limited;
         else ++other_errors;
         // Every thread also tries the same name on another repository.
         auto s = node.create_repository_token(token(name_repo.id, "deploy", 100000 + n), kNow, 100,
-                                              audit_event(o.id, "create"));
+                                              audit_event(org_id, "create"));
         if (s.ok()) ++same_name_won;
         else if (s.error().kind == ErrorKind::conflict) ++same_name_lost;
         else ++other_errors;
@@ -145,6 +157,90 @@ TEST_F(PostgresStoreTest, TwoNodesRacingLeaveAtMostMaxLiveTokensAndOneWinnerPerN
   EXPECT_EQ(same_name_lost.load(), kThreads * kPerThread - 1);
   EXPECT_EQ(must(b->list_repository_tokens(limit_repo.id, std::nullopt, 1000)).total, 100);
   EXPECT_EQ(must(a->list_repository_tokens(name_repo.id, std::nullopt, 1000)).total, 1);
+}
+
+EncodedCoverage one_file_report(const std::string& name, std::vector<LineHits> lines) {
+  CoverageEncoder e;
+  e.add_file(name, lines);
+  return std::move(e).finish();
+}
+
+// Parts of one report uploaded at once through two nodes, the first ones racing to create the report row:
+// every part is merged, none overwrites another.
+TEST_F(PostgresStoreTest, TwoNodesRacingPartialUploadsOfOneReportLoseNoPart) {
+  auto a = open(StoreOptions{.read_connections = 8});
+  auto b = open(StoreOptions{.read_connections = 8});
+  const Repository repo = add_repositories(*a, {"api"})[0];
+
+  constexpr int kThreads = 16, kParts = 5;
+  std::latch start(kThreads);
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      CoverageStore& node = (t % 2 ? *a : *b).coverage();
+      start.arrive_and_wait();
+      for (int i = 0; i < kParts; ++i) {
+        // Each part: one line of a file shared by all parts, and a file of its own.
+        CoverageEncoder e;
+        std::vector<LineHits> shared{{1, 1}}, own{{static_cast<std::uint32_t>(i + 1), 1}};
+        e.add_file("shared.go", shared);
+        e.add_file("t" + std::to_string(t) + ".go", own);
+        auto r = node.save_coverage(CoverageWrite{.repository_id = repo.id, .commit = "abc", .language = "go",
+                                                  .partial = true, .report = std::move(e).finish(), .bytes = 1,
+                                                  .at = kNow, .audit = std::nullopt});
+        if (!r.ok()) {
+          ++errors;
+          ADD_FAILURE() << r.error().message;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(errors.load(), 0);
+
+  auto reports = must(a->coverage().get_commit_coverage(repo.id, "abc"));
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_FALSE(reports[0].final);
+  EXPECT_EQ(reports[0].files, kThreads + 1);
+  EXPECT_EQ(reports[0].coverable, 1 + kThreads * kParts);
+  auto files = must(decode_coverage(reports[0].data));
+  ASSERT_EQ(files.size(), static_cast<size_t>(kThreads + 1));
+  for (const auto& f : files) {
+    if (f.name == "shared.go") EXPECT_EQ(f.lines, (std::vector<LineHits>{{1, kThreads * kParts}}));
+    else EXPECT_EQ(f.lines.size(), static_cast<size_t>(kParts)) << f.name;
+  }
+  // The final notification from the other node shows every upload with the report's final state.
+  EXPECT_EQ(must(b->coverage().finalize_coverage(repo.id, "abc", kNow + 1, std::nullopt)), 1);
+  auto log = must(b->coverage().list_coverage_uploads(repo.id, 1000));
+  ASSERT_EQ(log.size(), static_cast<size_t>(kThreads * kParts));
+  for (const auto& up : log) {
+    EXPECT_EQ(up.status, CoverageStatus::final);
+    EXPECT_EQ(up.files, kThreads + 1);
+  }
+}
+
+TEST_F(PostgresStoreTest, StoresCoverageReportsAsBytesOutOfLine) {
+  auto store = open();
+  const Repository repo = add_repositories(*store, {"api"})[0];
+  std::vector<LineHits> lines;
+  for (std::uint32_t i = 1; i <= 200000; ++i) lines.emplace_back(i, i % 7 == 0 ? 0 : i % 300);
+  auto report = one_file_report("src/big.go", lines);
+  must(store->coverage().save_coverage(CoverageWrite{.repository_id = repo.id, .commit = "abc", .language = "go",
+                                                     .partial = false, .report = report, .bytes = 1, .at = kNow,
+                                                     .audit = std::nullopt}));
+  auto stored = must(store->coverage().get_commit_coverage(repo.id, "abc"));
+  ASSERT_EQ(stored.size(), 1u);
+  // Every byte value, NULs included, as it was sent (compared as a whole: a diff of megabytes helps nobody).
+  EXPECT_TRUE(stored[0].data == report.data) << stored[0].data.size() << " bytes read, " << report.data.size()
+                                             << " written";
+  std::string db = url_.substr(url_.rfind('/') + 1);
+  EXPECT_EQ(cluster().psql("SELECT octet_length(data) FROM coverage_reports", db),
+            std::to_string(report.data.size()) + "\n");
+  // Also read correctly from a server that writes bytea in the old escape form.
+  cluster().psql("ALTER DATABASE " + db + " SET bytea_output = 'escape'", db);
+  auto escaped = open();
+  EXPECT_TRUE(must(escaped->coverage().get_commit_coverage(repo.id, "abc"))[0].data == report.data);
 }
 
 TEST_F(PostgresStoreTest, RidesOutARestartOfTheDatabaseWithoutReopening) {

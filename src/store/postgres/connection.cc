@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace rt::postgres {
@@ -22,6 +23,12 @@ ErrorKind kind_of(std::string_view sqlstate) {
   if (sqlstate.substr(0, 2) == "22") return ErrorKind::invalid;  // data exception (e.g. a NUL byte in text)
   if (unavailable_state(sqlstate)) return ErrorKind::unavailable;
   return ErrorKind::internal;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return c - 'A' + 10;  // the server writes lower case; upper case accepted all the same
 }
 
 std::string trim(std::string s) {
@@ -59,6 +66,23 @@ std::optional<std::string> Rows::optional_text(int row, int col) const {
 std::optional<std::int64_t> Rows::optional_int64(int row, int col) const {
   if (is_null(row, col)) return std::nullopt;
   return int64(row, col);
+}
+
+std::string Rows::bytes(int row, int col) const {
+  std::string_view text(PQgetvalue(res_.get(), row, col), PQgetlength(res_.get(), row, col));
+  if (!text.starts_with("\\x")) {  // bytea_output = 'escape' on this server: let libpq undo it
+    size_t n = 0;
+    unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(text.data()), &n);
+    std::string out = raw ? std::string(reinterpret_cast<const char*>(raw), n) : std::string();
+    PQfreemem(raw);
+    return out;
+  }
+  // The default 'hex' form: \x then two digits per byte, decoded without libpq's extra copy.
+  text.remove_prefix(2);
+  std::string out(text.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<char>(hex_digit(text[2 * i]) << 4 | hex_digit(text[2 * i + 1]));
+  return out;
 }
 
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& url) {
@@ -110,12 +134,24 @@ Result<const std::string*> Connection::prepare(const std::string& sql) {
 
 namespace {
 
-std::vector<const char*> param_values(const Params& params) {
+// Parameters as libpq takes them: text values up to their NUL, binary ones (Value::bytes) with lengths.
+struct BoundParams {
   std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const Value& v : params) values.push_back(v.text() ? v.text()->c_str() : nullptr);
-  return values;
-}
+  std::vector<int> lengths, formats;  // empty unless a parameter is binary
+  explicit BoundParams(const Params& params) {
+    values.reserve(params.size());
+    for (const Value& v : params) values.push_back(v.text() ? v.text()->c_str() : nullptr);
+    if (std::any_of(params.begin(), params.end(), [](const Value& v) { return v.binary(); })) {
+      for (const Value& v : params) {
+        lengths.push_back(v.text() ? static_cast<int>(v.text()->size()) : 0);
+        formats.push_back(v.binary() ? 1 : 0);
+      }
+    }
+  }
+  int count() const { return static_cast<int>(values.size()); }
+  const int* length_data() const { return lengths.empty() ? nullptr : lengths.data(); }
+  const int* format_data() const { return formats.empty() ? nullptr : formats.data(); }
+};
 
 bool succeeded(pg_result* res) {
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -126,9 +162,8 @@ bool succeeded(pg_result* res) {
 
 Result<Rows> Connection::exec(const std::string& sql, const Params& params) {
   RT_TRY(const std::string* name, prepare(sql));
-  std::vector<const char*> values = param_values(params);
-  pg_result* res = PQexecPrepared(conn_, name->c_str(), static_cast<int>(values.size()), values.data(), nullptr,
-                                  nullptr, 0);
+  BoundParams p(params);
+  pg_result* res = PQexecPrepared(conn_, name->c_str(), p.count(), p.values.data(), p.length_data(), p.format_data(), 0);
   if (!succeeded(res)) return failure(res, "statement");
   last_sqlstate_.clear();
   return Rows(res);
@@ -144,9 +179,9 @@ Result<std::vector<Rows>> Connection::pipeline(std::initializer_list<Statement> 
   bool sent = true;
   size_t i = 0;
   for (const Statement& s : statements) {
-    std::vector<const char*> values = param_values(s.params);
-    sent = sent && PQsendQueryPrepared(conn_, names[i++]->c_str(), static_cast<int>(values.size()), values.data(),
-                                       nullptr, nullptr, 0) == 1;
+    BoundParams p(s.params);
+    sent = sent && PQsendQueryPrepared(conn_, names[i++]->c_str(), p.count(), p.values.data(), p.length_data(),
+                                       p.format_data(), 0) == 1;
   }
   sent = sent && PQpipelineSync(conn_) == 1;
   if (!sent) {

@@ -20,7 +20,8 @@ struct pg_result;
 
 namespace rt::postgres {
 
-// A bound parameter in PostgreSQL's text form (bytea as \x hex); nullopt is SQL NULL.
+// A bound parameter in PostgreSQL's text form (hashes as \x hex); nullopt is SQL NULL. Large byte strings
+// go as Value::bytes, sent in binary form: no hex doubling of a report of several megabytes.
 class Value {
  public:
   Value(std::nullopt_t) {}
@@ -35,10 +36,18 @@ class Value {
   Value(const std::optional<T>& v) {
     if (v) *this = Value(*v);
   }
+  // A bytea parameter sent as its raw bytes.
+  static Value bytes(std::string_view data) {
+    Value v(data);
+    v.binary_ = true;
+    return v;
+  }
   const std::optional<std::string>& text() const { return text_; }
+  bool binary() const { return binary_; }
 
  private:
   std::optional<std::string> text_;
+  bool binary_ = false;
 };
 
 using Params = std::vector<Value>;
@@ -60,6 +69,8 @@ class Rows {
   bool boolean(int row, int col) const;
   std::optional<std::string> optional_text(int row, int col) const;
   std::optional<std::int64_t> optional_int64(int row, int col) const;
+  // A bytea column (text form \x followed by hex) as its raw bytes.
+  std::string bytes(int row, int col) const;
   int affected() const { return affected_; }  // rows changed by INSERT/UPDATE/DELETE
 
  private:

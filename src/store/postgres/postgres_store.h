@@ -1,12 +1,14 @@
 // The PostgreSQL implementation of Store, for several repotokensd nodes sharing one database: a pool of
 // libpq connections (StoreOptions::read_connections), prepared statements, and transactions that keep the
-// rules true across nodes (creating a repository token locks the repository row first). The methods are
-// split by concern over pg_{users,organizations,repositories,tokens}.cc; pg_rows.h holds the decoders.
+// rules true across nodes (creating a repository token locks the repository row first; parts of one
+// coverage report lock its row). The methods are split by concern over
+// pg_{users,organizations,repositories,tokens,coverage}.cc; pg_rows.h holds the decoders.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "store/coverage_store.h"
 #include "store/postgres/pool.h"
 #include "store/store.h"
 
@@ -32,7 +34,7 @@ int postgres_schema_version();
 
 namespace rt::postgres {
 
-class PostgresStore final : public Store {
+class PostgresStore final : public Store, public CoverageStore {
  public:
   explicit PostgresStore(std::unique_ptr<Pool> pool) : pool_(std::move(pool)) {}
 
@@ -74,6 +76,15 @@ class PostgresStore final : public Store {
 
   Status append_audit(const AuditEvent& event) override;
   Result<Page<AuditEvent>> list_audit(const AuditQuery& query) override;
+
+  // Coverage (pg_coverage.cc).
+  CoverageStore& coverage() override { return *this; }
+  Result<CoverageUpload> save_coverage(const CoverageWrite& write) override;
+  Result<CoverageUpload> record_failed_coverage(const CoverageUpload& failed) override;
+  Result<int> finalize_coverage(Id repository_id, const std::string& commit, UnixTime at,
+                                const std::optional<AuditEvent>& audit) override;
+  Result<std::vector<CoverageUpload>> list_coverage_uploads(Id repository_id, int limit) override;
+  Result<std::vector<CoverageReportRecord>> get_commit_coverage(Id repository_id, const std::string& commit) override;
 
  private:
   template <class T, class F>

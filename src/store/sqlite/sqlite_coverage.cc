@@ -13,27 +13,23 @@ Value::Blob blob_of(const std::string& data) {
   return Value::Blob(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
 }
 
-CoverageStatus status_from(std::string_view text) {
-  if (text == "final") return CoverageStatus::final;
-  if (text == "partial") return CoverageStatus::partial;
-  return CoverageStatus::failed;
-}
-
 CoverageUpload read_upload(const Rows& r) {
   return CoverageUpload{.id = r.int64(0), .repository_id = r.int64(1), .commit = r.text(2), .language = r.text(3),
-                        .status = status_from(r.text(4)), .reason = r.text(5), .files = r.int64(6),
+                        .status = parse_coverage_status(r.text(4)), .reason = r.text(5), .files = r.int64(6),
                         .covered = r.int64(7), .coverable = r.int64(8), .bytes = r.int64(9), .at = r.int64(10)};
 }
 
-// Appends to the log and drops entries beyond the newest kCoverageLogKept of the repository.
+// Appends to the log and drops entries beyond the newest kCoverageLogKept of the repository. (Ids are shared
+// by all repositories, so the cut is the kCoverageLogKept-th newest id of this one, not an id distance.)
 Result<CoverageUpload> log_upload(Connection& c, CoverageUpload u) {
   RT_TRY_STATUS(c.execute("INSERT INTO coverage_uploads(repository_id, commit_sha, language, status, reason, files,"
                           " covered, coverable, bytes, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                           {u.repository_id, u.commit, u.language, coverage_status_name(u.status), u.reason, u.files,
                            u.covered, u.coverable, u.bytes, u.at}));
   u.id = c.last_insert_id();
-  RT_TRY_STATUS(c.execute("DELETE FROM coverage_uploads WHERE repository_id = ?1 AND id <= ?2",
-                          {u.repository_id, u.id - kCoverageLogKept}));
+  RT_TRY_STATUS(c.execute("DELETE FROM coverage_uploads WHERE repository_id = ?1 AND id < (SELECT id"
+                          " FROM coverage_uploads WHERE repository_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+                          {u.repository_id, kCoverageLogKept - 1}));
   return u;
 }
 

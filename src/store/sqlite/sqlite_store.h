@@ -1,6 +1,6 @@
 // The SQLite implementation of Store: reads on a pool of WAL readers, every mutation through the single
 // group-committing Writer. The methods are split by concern over sqlite_{users,organizations,
-// repositories,tokens}.cc; rows.h holds the row decoders and small helpers they share.
+// repositories,tokens,coverage}.cc; rows.h holds the row decoders and small helpers they share.
 #pragma once
 
 #include <memory>
@@ -61,7 +61,7 @@ class SqliteStore final : public Store, public CoverageStore {
   Result<Page<AuditEvent>> list_audit(const AuditQuery& query) override;
 
   // Coverage (sqlite_coverage.cc).
-  CoverageStore* coverage() override { return this; }
+  CoverageStore& coverage() override { return *this; }
   Result<CoverageUpload> save_coverage(const CoverageWrite& write) override;
   Result<CoverageUpload> record_failed_coverage(const CoverageUpload& failed) override;
   Result<int> finalize_coverage(Id repository_id, const std::string& commit, UnixTime at,
