@@ -50,8 +50,6 @@ const Reporter& reporter() {
 class Reporter340 : public ::testing::Test {
  protected:
   void SetUp() override {
-    // Until PostgreSQL coverage storage lands (branch pgcov), coverage upload answers 503 on PostgreSQL.
-    RT_SKIP_ON_POSTGRESQL("coverage storage is not implemented on PostgreSQL yet (503)");
     if (!reporter().skip_reason.empty()) GTEST_SKIP() << reporter().skip_reason;
     server_ = std::make_unique<ServerProcess>();
     http_ = std::make_unique<HttpClient>(server_->base_url());

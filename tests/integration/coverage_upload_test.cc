@@ -17,9 +17,6 @@ json file_report(const std::string& name, const json& coverage) {
 
 class Coverage : public ::testing::Test {
  protected:
-  // Until PostgreSQL coverage storage lands (branch pgcov), coverage upload answers 503 on PostgreSQL.
-  void SetUp() override { RT_SKIP_ON_POSTGRESQL("coverage storage is not implemented on PostgreSQL yet (503)"); }
-
   ServerProcess server{ServerOptions{.db_url = {}, .extra_args = {"--max-coverage-body", "2000000"}, .env = {}}};
   HttpClient http{server.base_url()};
   World w = bootstrap_world(server, http, "acme", {"api", "web"});
