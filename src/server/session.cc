@@ -60,7 +60,7 @@ std::optional<std::string> header(const Request& req, std::string_view a, std::s
 long ceil_seconds(double s, long at_least) { return std::max(at_least, static_cast<long>(std::ceil(s - 1e-9))); }
 
 // The rate-limit headers every answer to an admitted (or throttled) request carries, and the refusal.
-ApiResponse finish(ServerContext& ctx, const Admission& admission, ApiResponse resp) {
+ApiResponse finish(const Admission& admission, ApiResponse resp) {
   if (const RateLimitRule* rule = admission.rule) {
     // A whole-second window and the quota the rate gives over it, so that q/w is the rate even when
     // burst/rate is not a whole number (the burst itself shows in RateLimit's r).
@@ -82,7 +82,7 @@ ApiResponse refusal(ServerContext& ctx, const Admission& admission, bool legacy 
   } else if (admission.decision.unavailable) {
     resp.retry_after = ceil_seconds(admission.decision.retry_after, 1);  // when the limiter probes Redis again
   }
-  return finish(ctx, admission, std::move(resp));
+  return finish(admission, std::move(resp));
 }
 
 // Admission (unless the loop already admitted the request) and the operation, on the blocking pool.
@@ -91,7 +91,7 @@ ApiResponse run_service(ServerContext& ctx, const Route& route, const ApiRequest
   Admission admission = admitted ? std::move(*admitted) : ctx.service.admit(req.credentials);
   if (!admission.principal) return refusal(ctx, admission, route.legacy);
   out.principal = admission.principal->describe();
-  return finish(ctx, admission, route.service(ctx.service, *admission.principal, req));
+  return finish(admission, route.service(ctx.service, *admission.principal, req));
 }
 
 asio::awaitable<ApiResponse> dispatch(ServerContext& ctx, Request& req, const std::string& peer,
@@ -127,7 +127,7 @@ asio::awaitable<ApiResponse> dispatch(ServerContext& ctx, Request& req, const st
     if (!admitted->principal) co_return refusal(ctx, *admitted);
     if (auto resp = route.memory(ctx.service, *admitted->principal, api)) {
       out.principal = admitted->principal->describe();
-      co_return finish(ctx, *admitted, std::move(*resp));
+      co_return finish(*admitted, std::move(*resp));
     }
   }
   // One hop to the pool for the whole request (asio::post to the pool does not switch threads in 1.81).
