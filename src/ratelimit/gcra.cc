@@ -45,9 +45,11 @@ RateLimitDecision GcraLimiter::decide(std::int64_t& tat_ns, std::int64_t now_ns,
 
 RateLimitDecision GcraLimiter::check(std::string_view key, const RateLimitRule& rule) {
   if (!rule.enabled()) return RateLimitDecision{true, rule.burst, 0, 0};
-  const std::int64_t now = now_ns_();
   Shard& shard = shards_[std::hash<std::string_view>{}(key) % kShards];
   std::lock_guard lock(shard.mu);
+  // The clock is read under the lock: a time read before it could be older than the TAT another thread
+  // has just set, and a caller preempted in between would be refused although the budget is not spent.
+  const std::int64_t now = now_ns_();
   if (now >= shard.next_sweep_ns) {
     // A key whose TAT has passed has its full burst back: forgetting it changes no decision.
     std::erase_if(shard.tat, [now](const auto& kv) { return kv.second <= now; });

@@ -88,5 +88,22 @@ TEST(Gcra, ConcurrentCallersNeverExceedTheBurst) {
   EXPECT_EQ(allowed.load(), 100);
 }
 
+// The other side: callers whose budget is not spent are never refused, however they interleave. At one
+// request per nanosecond with a burst of 2, every call (each at a later clock reading than the previous
+// one) is within budget; a clock read outside the lock refused callers preempted between the two.
+TEST(Gcra, ConcurrentCallersWithinTheBudgetAreNeverRefused) {
+  GcraLimiter limiter;  // real clock
+  RateLimitRule rule{"r", 1e9, 2};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&] {
+      for (int j = 0; j < 20000; ++j)
+        if (!limiter.check("shared", rule).allowed) ++refused;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(refused.load(), 0);
+}
+
 }  // namespace
 }  // namespace rt
