@@ -9,13 +9,14 @@
 # backends), Redis. Rate limits are on but far above the load (1e9/s) so that every request pays for its
 # limiter decision. wrk runs on the same 2 cores, so compare ratios and CPU per request, not absolutes.
 # Usage: bench/server_scaleout.sh [BUILD_DIR] (default ./build). Env: DURATION (s per wrk run, default 5),
-# RUNS (median of, default 3), REPOS (default 2000).
+# RUNS (median of, default 3), REPOS (default 2000), PG_POOL (--db-connections of PostgreSQL nodes, default 32).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
 DURATION=${DURATION:-5}
 RUNS=${RUNS:-3}
 REPOS=${REPOS:-2000}
+PG_POOL=${PG_POOL:-32}
 work=$(mktemp -d /tmp/repotokens-scaleout-server.XXXXXX)
 . "$here/pg_redis.sh"
 node_pids=()
@@ -99,9 +100,10 @@ run_config() {  # LABEL DB NODES [extra serve args...]
 }
 
 run_config "sqlite, 1 node" "sqlite:$work/bench.db" 1
-run_config "PostgreSQL, 1 node" "$pg_url" 1
-"$pgbin/psql" -q -h 127.0.0.1 -p "$pg_port" -U postgres -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' postgres
-run_config "PostgreSQL + Redis, 2 nodes" "$pg_url" 2 --ratelimit "$redis_url"
+reset_pg() { "$pgbin/psql" -q -h 127.0.0.1 -p "$pg_port" -U postgres -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' postgres; }
+run_config "PostgreSQL, 1 node, pool $PG_POOL" "$pg_url" 1 --db-connections "$PG_POOL"
+reset_pg
+run_config "PostgreSQL + Redis, 2 nodes, pool $PG_POOL each" "$pg_url" 2 --db-connections "$PG_POOL" --ratelimit "$redis_url"
 
 echo "| configuration | getRepository req/s | CPU/req node + PG + Redis (µs) | POST tokens/s | CPU/token node + PG + Redis (µs) |"
 echo "|---|---|---|---|---|"

@@ -128,6 +128,7 @@ int run_serve(const ServeConfig& config) {
   init_logging(config.log_json, config.log_level);
   StoreOptions store_options;
   store_options.group_commit = config.group_commit;
+  store_options.read_connections = config.db_connections;
   auto backend = open_backend(config.db, config.secret_file, store_options);
   if (!backend) return fail(backend.error().message);
   Backend& b = **backend;

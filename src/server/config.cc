@@ -38,6 +38,7 @@ std::vector<OptionSpec> serve_specs() {
       {"secret-file", "64-hex-char key file (default with SQLite: <db path>.key)", ""},
       {"threads", "event-loop threads", std::to_string(cores)},
       {"store-threads", "blocking pool for store work", "64"},
+      {"db-connections", "SQLite readers, or PostgreSQL connections per node", "8"},
       {"group-commit", "on: concurrent writes share one durable transaction; off: one each (baseline)", "on"},
       {"cache-ttl-ms", "how long token/organization/repository reads are trusted (revocation bound)", "1000"},
       {"rate-limit-per-token", "requests/s per credential; 0 = off", "100"},
@@ -142,6 +143,7 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
   c.secret_file = get("secret-file");
   c.threads = static_cast<int>(integer_option("threads", get("threads"), 1, 256));
   c.store_threads = static_cast<int>(integer_option("store-threads", get("store-threads"), 1, 1024));
+  c.db_connections = static_cast<int>(integer_option("db-connections", get("db-connections"), 1, 1000));
   const std::string& group = get("group-commit");
   if (group != "on" && group != "off") bad_value("group-commit", group, "on or off");
   c.group_commit = group == "on";

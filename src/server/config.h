@@ -16,6 +16,7 @@ struct ServeConfig {
   std::string secret_file;
   int threads = 1;
   int store_threads = 64;
+  int db_connections = 8;  // SQLite: concurrent readers; PostgreSQL: the pool, shared by reads and writes
   bool group_commit = true;
   int cache_ttl_ms = 1000;  // at most 1 s: the documented bound for a revocation to reach every node
   double rate_limit_per_token = 100;

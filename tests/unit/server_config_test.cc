@@ -56,6 +56,7 @@ TEST_F(ServerConfig, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
   EXPECT_DOUBLE_EQ(inv.serve.rate_limit_per_token, 7);  // file over default
   EXPECT_TRUE(inv.serve.log_json);
   EXPECT_EQ(inv.serve.store_threads, 64);          // default
+  EXPECT_EQ(inv.serve.db_connections, 8);          // default
 }
 
 TEST_F(ServerConfig, BadValuesExitTwoFromAnySource) {
