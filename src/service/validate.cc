@@ -10,6 +10,26 @@ namespace {
 
 bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
+// Well-formed UTF-8 (RFC 3629): no overlong forms, surrogates or code points above U+10FFFF. Names reach
+// the API as JSON (already valid), but also from the command line (`admin create-user --name`).
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    unsigned char c = b(i);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    std::uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+    for (size_t k = 1; k < n; ++k) {
+      if ((b(i + k) & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b(i + k) & 0x3F);
+    }
+    constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+
 }  // namespace
 
 Status check_entity_name(std::string_view what, std::string_view name) {
@@ -31,14 +51,15 @@ Status check_token_name(std::string_view name) {
 }
 
 Status check_user_name(std::string_view name) {
-  bool ok = !name.empty() && name.size() <= 100;
+  bool ok = !name.empty() && name.size() <= 100 && valid_utf8(name);
   for (unsigned char c : name) ok = ok && c >= 0x20 && c != 0x7f;
   if (ok) return ok_status();
-  return make_error(ErrorKind::invalid, "invalid user name: use 1 to 100 characters, no control characters");
+  return make_error(ErrorKind::invalid,
+                    "invalid user name: use 1 to 100 bytes of UTF-8 text, no control characters");
 }
 
 Status check_email(std::string_view email) {
-  bool ok = email.size() >= 3 && email.size() <= 254 && email.find('@') != std::string_view::npos;
+  bool ok = email.size() >= 3 && email.size() <= 254 && email.find('@') != std::string_view::npos && valid_utf8(email);
   for (unsigned char c : email) ok = ok && c > 0x20 && c != 0x7f;
   if (ok) return ok_status();
   return make_error(ErrorKind::invalid, "invalid email: expected an address such as ada@example.com");

@@ -167,6 +167,16 @@ TEST_F(ServiceTest, BadInputChangesNothing) {
   EXPECT_EQ(ok(service_->list_repositories(admin_, api_.org, {}, PageRequest{})).total, 1);
   EXPECT_EQ(service_->set_member_role(admin_, api_.org, 424242, "member").error().kind, ErrorKind::not_found);
   EXPECT_EQ(service_->set_member_role(admin_, api_.org, admin_.user.id, "owner").error().kind, ErrorKind::invalid);
+  // Names come from the command line too (admin create-user): bytes that are not UTF-8 are refused
+  // before any store sees them (PostgreSQL would refuse them with its own words).
+  for (std::string name : {"\xff", "caf\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "tab\there"}) {
+    auto made = service_->bootstrap_user({name, std::nullopt, false});
+    ASSERT_FALSE(made.ok()) << name;
+    EXPECT_EQ(made.error().kind, ErrorKind::invalid);
+    EXPECT_NE(made.error().message.find("UTF-8"), std::string::npos) << made.error().message;
+  }
+  EXPECT_TRUE(service_->bootstrap_user({"caf\xc3\xa9 \xf0\x9f\x94\x91", std::nullopt, false}).ok())
+      << "well-formed UTF-8 (an accent, an emoji) is fine";
 }
 
 // Roles and grants are cached like tokens: a change through this node applies at once, a change through
