@@ -4,27 +4,37 @@
 #   - one 20 MiB report (monorepo size): time to accept, and the server's peak RSS growth while parsing
 #     (targets: < 1 s, growth <= 3x the body size)
 # Usage: bench/coverage.sh [BUILD_DIR] (default ./build-cov). Prints a Markdown report on stdout.
-# Env: DURATION (seconds per wrk run, default 5), RUNS (runs per figure, median reported, default 3).
+# Env: DURATION (seconds per wrk run, default 5), RUNS (runs per figure, median reported, default 3),
+#      BACKEND (sqlite, the default, or postgresql: a throwaway PostgreSQL 15 started by bench/pg_redis.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build-cov}" && pwd)
 DURATION=${DURATION:-5}
 RUNS=${RUNS:-3}
+BACKEND=${BACKEND:-sqlite}
 work=$(mktemp -d /tmp/repotokens-covbench.XXXXXX)
+. "$here/pg_redis.sh"
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  stop_pg_redis
   rm -rf "$work"
 }
 trap cleanup EXIT
 
+db="sqlite:$work/bench.db"
+if [ "$BACKEND" = postgresql ]; then
+  start_pg_redis
+  db=$pg_url
+fi
+od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$work/secret"
 rm -f "$work/port"
-"$build/repotokensd" serve --db "sqlite:$work/bench.db" --listen 127.0.0.1:0 --port-file "$work/port" \
+"$build/repotokensd" serve --db "$db" --secret-file "$work/secret" --listen 127.0.0.1:0 --port-file "$work/port" \
   --rate-limit-per-token 0 --rate-limit-per-address 0 --log-level warn 2>>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 base="http://127.0.0.1:$(cat "$work/port")"
-admin=$("$build/repotokensd" admin create-user --db "sqlite:$work/bench.db" --name bench-admin --instance-admin)
+admin=$("$build/repotokensd" admin create-user --db "$db" --secret-file "$work/secret" --name bench-admin --instance-admin)
 auth="api-token: $admin"
 curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' -d '{"provider":"gh","name":"bench"}' \
   "$base/api/v3/organizations" >/dev/null
@@ -68,13 +78,12 @@ report 2000 1290 "$work/r20.json"
 size=$(stat -c %s "$work/r20.json")
 rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
 hwm_before=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }  # user + system, in clock ticks
-cpu_before=$(cpu_ticks)
+cpu_before=$(cpu_ticks "$server_pid")  # user + system, in clock ticks
 accept=$(curl -s -o "$work/big.out" -w '%{http_code} %{time_total} %{time_pretransfer} %{time_starttransfer}' \
   -X POST -H "project-token: $token" -H 'Content-Type: application/json' --data-binary "@$work/r20.json" \
   "$base/2.0/coverage/monorepo/go")
 hwm_after=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
-cpu_after=$(cpu_ticks)
+cpu_after=$(cpu_ticks "$server_pid")
 server_cpu=$(awk -v a="$cpu_before" -v b="$cpu_after" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')
 read -r code total pre start <<<"$accept"
 status=$(curl -sf -H "$auth" "$base/api/v3/organizations/gh/bench/repositories/mono/commits/monorepo/coverage" |
