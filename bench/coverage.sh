@@ -98,7 +98,8 @@ uploads=$(wrk_rps 64 /2.0/coverage/x/go "$here/wrk/coverage_upload.lua")
 echo "## Coverage upload (bench/coverage.sh, $(date -u +%Y-%m-%dT%H:%MZ))"
 echo
 echo "Machine: $(nproc) cores shared with the load generator (and other work: load $(cut -d' ' -f1-3 /proc/loadavg))."
-echo "wrk -t2 -c64, ${DURATION} s per run, median of ${RUNS} runs; SQLite with group commit."
+if [ "$BACKEND" = postgresql ]; then store="PostgreSQL 15 (fsync=on), one node"; else store="SQLite with group commit"; fi
+echo "wrk -t2 -c64, ${DURATION} s per run, median of ${RUNS} runs; $store."
 echo
 echo "| figure | result |"
 echo "|---|---|"
@@ -112,4 +113,9 @@ awk -v b="$rss_before" -v h0="$hwm_before" -v h1="$hwm_after" -v s="$size" 'BEGI
   growth = (h1 > b ? h1 - b : 0) * 1024
   printf "| peak RSS growth while accepting it (VmHWM after - VmRSS before) | %.1f MiB = %.2fx the body (peak before: %.1f MiB) |\n", growth / 1048576, growth / s, h0 / 1024 }'
 echo "| stored report (coverage %, coverable lines, files) | ${status} |"
-echo "| database size after all of it | $(du -sh "$work" | cut -f1) |"
+if [ "$BACKEND" = postgresql ]; then
+  size=$("$pgbin/psql" -qAt -h 127.0.0.1 -p "$pg_port" -U postgres -c 'SELECT pg_size_pretty(pg_database_size(current_database()))' postgres)
+else
+  size=$(du -sh "$work" | cut -f1)
+fi
+echo "| database size after all of it | $size |"
