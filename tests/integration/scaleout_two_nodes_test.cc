@@ -1,14 +1,16 @@
 // Two repotokensd nodes serving as one (issue 5): both on one throwaway PostgreSQL, sharing rate limits
 // through one throwaway Redis and the hashing key through one secret file. A token made through node A
 // works on B; a revocation through A is refused on B within the documented bound (--cache-ttl-ms, 1 s);
-// concurrent creates split over both nodes keep the 100-live-token and unique-name rules; a PostgreSQL
-// outage is a clear 503 and both nodes recover when it returns, without a restart. Skips visibly without
-// the binaries. The shared rate limit and Redis outages: server_scaleout_wiring_test.cc.
+// concurrent creates split over both nodes keep the 100-live-token and unique-name rules; lastUsedAt
+// batched by either node shows through the other; a PostgreSQL outage is a clear 503 and both nodes
+// recover when it returns, without a restart. Skips visibly without the binaries. The shared rate limit
+// and Redis outages: server_scaleout_wiring_test.cc.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <thread>
@@ -113,6 +115,28 @@ TEST_F(TwoNodes, ConcurrentCreatesOverBothNodesKeepAtMost100LiveTokensWithUnique
   for (const auto& t : tokens) names.insert(t["name"].get<std::string>());
   EXPECT_EQ(tokens.size(), 100u);
   EXPECT_EQ(names.size(), tokens.size()) << "a name was given twice";
+}
+
+TEST_F(TwoNodes, LastUseBatchedByEitherNodeIsSeenThroughTheOther) {
+  start_nodes();
+  std::string admin = make_world();
+  IssuedToken used_on_a = create_repository_token(*http_a_, admin, "gh", "acme", "api");
+  IssuedToken used_on_b = create_repository_token(*http_a_, admin, "gh", "acme", "api");
+  IssuedToken unused = create_repository_token(*http_a_, admin, "gh", "acme", "api");
+  ASSERT_EQ(http_a_->get(api_, {project_token(used_on_a.secret)}).status, 200);
+  ASSERT_EQ(http_b_->get(api_, {project_token(used_on_b.secret)}).status, 200);
+  // Each node writes its batch within a second; read the listing through the other node.
+  std::map<std::int64_t, nlohmann::json> seen;
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    seen.clear();
+    for (const auto& t : walk_all(*http_b_, api_ + "/tokens", admin)) seen[t["id"].get<std::int64_t>()] = t;
+  } while ((!seen[used_on_a.id].contains("lastUsedAt") || !seen[used_on_b.id].contains("lastUsedAt")) &&
+           Clock::now() < deadline);
+  EXPECT_TRUE(seen[used_on_a.id].contains("lastUsedAt")) << seen[used_on_a.id].dump();
+  EXPECT_TRUE(seen[used_on_b.id].contains("lastUsedAt")) << seen[used_on_b.id].dump();
+  EXPECT_FALSE(seen[unused.id].contains("lastUsedAt")) << seen[unused.id].dump();
 }
 
 TEST_F(TwoNodes, WithPostgresDownRequestsAre503AndBothNodesRecoverWithoutARestart) {
