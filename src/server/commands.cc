@@ -61,8 +61,7 @@ Result<std::unique_ptr<Backend>> open_backend(const std::string& db, const std::
     // A node on a shared database never migrates it: nodes of the previous build may be serving on it, so
     // migrating is the explicit `admin migrate` step, and a node refuses an older or newer schema saying
     // which. An empty database (no node can be serving on it) gets the schema, under the migration lock.
-    RT_TRY(SchemaVersion schema, read_schema_version(db));
-    store_options.create_if_missing = schema.found == 0;
+    store_options.migrate_existing = false;
   }
   RT_TRY(auto store, open_store(db, store_options));
   if (!key) {

@@ -187,6 +187,9 @@ struct StoreOptions {
   int read_connections = 8;        // SQLite: concurrent readers; PostgreSQL: pool size
   bool group_commit = true;        // SQLite: batch concurrent writes into one transaction
   bool create_if_missing = true;   // SQLite: create the file (and schema) on first open
+  // PostgreSQL: false = never migrate an existing schema (a node on a database that nodes of another build
+  // may be serving on): refuse one that is not current; an empty database still gets the schema.
+  bool migrate_existing = true;
 };
 
 // What a database URL names, without opening anything: "sqlite:PATH", "sqlite://PATH" or a bare path

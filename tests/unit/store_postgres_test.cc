@@ -109,6 +109,31 @@ TEST_F(PostgresStoreTest, MigratesOnceAndChecksTheSchemaVersion) {
   EXPECT_EQ(cluster().psql("SELECT count(*) FROM schema_migrations", db), "4\n");
 }
 
+TEST_F(PostgresStoreTest, ANodeThatMustNotMigrateCreatesAnEmptySchemaButRefusesAnOlderOne) {
+  const StoreOptions serving{.migrate_existing = false};
+  // Nodes starting together on an empty database: one creates the schema, the others find it current.
+  std::vector<std::thread> nodes;
+  std::atomic<int> opened{0};
+  for (int i = 0; i < 3; ++i)
+    nodes.emplace_back([&] { opened += open_postgres_store(url_, serving).ok() ? 1 : 0; });
+  for (auto& t : nodes) t.join();
+  EXPECT_EQ(opened.load(), 3);
+  std::string db = url_.substr(url_.rfind('/') + 1);
+  const std::string latest = std::to_string(postgres_schema_version());
+  EXPECT_EQ(cluster().psql("SELECT max(version) FROM schema_migrations", db), latest + "\n");
+
+  // An older schema (another build's nodes may serve on it) is left alone and refused, saying what to run.
+  cluster().psql("DELETE FROM schema_migrations WHERE version = " + latest, db);
+  auto r = open_postgres_store(url_, serving);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::unavailable);
+  EXPECT_NE(r.error().message.find("admin migrate"), std::string::npos) << r.error().message;
+  EXPECT_EQ(cluster().psql("SELECT max(version) FROM schema_migrations", db),
+            std::to_string(postgres_schema_version() - 1) + "\n");
+  cluster().psql("INSERT INTO schema_migrations VALUES (" + latest + ", 'restored', 0)", db);
+  EXPECT_TRUE(open_postgres_store(url_, serving).ok()) << "a current schema is served";
+}
+
 // A user "owner", its organization "acme" and the repositories `names` of it, created through `store`.
 std::vector<Repository> add_repositories(Store& store, std::initializer_list<const char*> names) {
   User u = must(store.create_user(NewUser{.name = "owner"}));

@@ -9,7 +9,7 @@ namespace rt {
 Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url, const StoreOptions& options) {
   RT_TRY(auto pool, postgres::Pool::open(url, std::max(1, options.read_connections)));
   Status schema = pool->run<Ok>([&](postgres::Connection& c) {
-    return options.create_if_missing ? postgres::migrate(c) : postgres::check_current(c);
+    return options.create_if_missing ? postgres::migrate(c, options.migrate_existing) : postgres::check_current(c);
   });
   if (!schema.ok()) {
     Error e = schema.error();

@@ -22,8 +22,9 @@ namespace rt {
 
 // Opens a store on `url` (postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?PARAMS], or postgres://...).
 // With options.create_if_missing (the default) it applies missing migrations (safe when several nodes
-// start at once); without, it refuses a schema that is not exactly current (what `admin check` and a
-// node that must not migrate want). `unavailable` when the server cannot be reached or the schema is
+// start at once), or with options.migrate_existing off only creates the schema of an empty database and
+// refuses an older one (what a serving node wants); without create_if_missing it refuses a schema that is
+// not exactly current. `unavailable` when the server cannot be reached or the schema is
 // newer than this build; the message never shows a password.
 Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url, const StoreOptions& options);
 

@@ -135,7 +135,15 @@ CREATE INDEX coverage_uploads_by_commit ON coverage_uploads(repository_id, commi
 // Any constant shared by all nodes; pg_advisory_xact_lock serialises concurrent migrators on it.
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7316452380151)";
 
-Status migrate_locked(Connection& conn) {
+// The refusal of a schema that is not the one this build wants, saying what to run.
+Error not_current(int current, int latest) {
+  return make_error(ErrorKind::unavailable,
+                    "the PostgreSQL database has schema version " + std::to_string(current) + " but this build of " +
+                        "repotokens needs " + std::to_string(latest) +
+                        (current < latest ? "; run `repotokensd admin migrate`" : "; run a newer repotokensd"));
+}
+
+Status migrate_locked(Connection& conn, bool upgrade_existing) {
   RT_TRY_STATUS(conn.exec_script(kMigrationLock));
   RT_TRY_STATUS(conn.exec_script(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -146,6 +154,10 @@ Status migrate_locked(Connection& conn) {
                       "the PostgreSQL database has schema version " + std::to_string(current) +
                           ", newer than this build of repotokens understands (" +
                           std::to_string(latest_schema_version()) + "); run a newer repotokensd");
+  // Decided under the lock, so that of several nodes starting on an empty database one creates the schema
+  // and the others then find it current.
+  if (!upgrade_existing && current != 0 && current != latest_schema_version())
+    return not_current(current, latest_schema_version());
   for (const Migration& m : kMigrations) {
     if (m.version <= current) continue;
     RT_TRY_STATUS(conn.exec_script(m.sql));
@@ -168,9 +180,9 @@ Result<int> schema_version(Connection& conn) {
   return static_cast<int>(v.value_or(0));
 }
 
-Status migrate(Connection& conn) {
+Status migrate(Connection& conn, bool upgrade_existing) {
   RT_TRY_STATUS(conn.exec_script("BEGIN"));
-  Status st = migrate_locked(conn);
+  Status st = migrate_locked(conn, upgrade_existing);
   if (!st.ok()) {
     (void)conn.exec_script("ROLLBACK");
     return st;
@@ -182,10 +194,7 @@ Status check_current(Connection& conn) {
   RT_TRY(int current, schema_version(conn));
   int latest = latest_schema_version();
   if (current == latest) return ok_status();
-  return make_error(ErrorKind::unavailable,
-                    "the PostgreSQL database has schema version " + std::to_string(current) + " but this build of " +
-                        "repotokens needs " + std::to_string(latest) +
-                        (current < latest ? "; run `repotokensd admin migrate`" : "; run a newer repotokensd"));
+  return not_current(current, latest);
 }
 
 }  // namespace rt::postgres

@@ -15,8 +15,9 @@ int latest_schema_version();
 Result<int> schema_version(Connection& conn);
 
 // Applies the missing steps up to the latest in one transaction, under an advisory lock so that nodes
-// starting together apply each step once. `unavailable` when the database is newer than this build.
-Status migrate(Connection& conn);
+// starting together apply each step once. `unavailable` when the database is newer than this build, and,
+// without `upgrade_existing`, when it holds an older schema (an empty database still gets the schema).
+Status migrate(Connection& conn, bool upgrade_existing = true);
 
 // ok when the database is exactly at the latest version; `unavailable` naming both versions otherwise.
 Status check_current(Connection& conn);
