@@ -7,7 +7,6 @@
 #include <optional>
 #include <set>
 
-#include "core/secret.h"
 #include "store/postgres/connection.h"
 #include "store/postgres/schema.h"
 #include "store/sqlite/connection.h"
@@ -95,7 +94,10 @@ Result<postgres::Value> convert(const sqlite::Rows& row, int col, const Column& 
   if (row.is_null(col)) return postgres::Value(std::nullopt);
   if (c.type == "bigint" || c.type == "integer" || c.type == "smallint") return postgres::Value(row.int64(col));
   if (c.type == "boolean") return postgres::Value(row.int64(col) != 0);
-  if (c.type == "bytea") return postgres::Value("\\x" + to_hex(row.blob(col)));
+  if (c.type == "bytea") {
+    auto raw = row.blob(col);
+    return postgres::Value::bytes(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
+  }
   if (c.type == "text" || c.type == "character varying" || c.type == "double precision" || c.type == "real" ||
       c.type == "numeric")
     return postgres::Value(row.text(col));
@@ -169,11 +171,12 @@ Result<CopyReport> copy_in_transaction(sqlite::Connection& source, postgres::Con
     if (t != kBookkeeping && std::find(std::begin(kTables), std::end(kTables), t) == std::end(kTables))
       return refuse("the source has a table admin copy does not know (" + t + "); use the repotokensd that wrote it");
 
-  std::vector<std::string> present, copied;  // the target's tables, and those both sides have; in order
+  // Both sides are at this build's schema, which has the same tables on both backends.
+  std::vector<std::string> present;  // in copy order
   for (const char* t : kTables) {
-    if (!target_tables.count(t)) continue;
-    present.emplace_back(t);
-    if (source_tables.count(t)) copied.emplace_back(t);
+    if (target_tables.count(t)) present.emplace_back(t);
+    else if (source_tables.count(t))
+      return refuse("the target database has no table " + std::string(t) + "; both must be at this build's schema");
   }
   if (present.empty()) return refuse("the target database has none of the repotokens tables; run admin migrate on it");
   // Nothing else may write while the target fills: a node started too early waits, or we give up.
@@ -191,7 +194,8 @@ Result<CopyReport> copy_in_transaction(sqlite::Connection& source, postgres::Con
     return refuse("the target database is not empty (" + occupied +
                   "); admin copy only fills an empty, migrated database, and changed nothing");
 
-  for (const std::string& t : copied) {
+  for (const std::string& t : present) {
+    if (!source_tables.count(t)) continue;
     RT_TRY(auto columns, matching_columns(source, target, t));
     RT_TRY(std::int64_t read, copy_rows(source, target, t, columns));
     if (std::any_of(columns.begin(), columns.end(), [](const Column& c) { return c.name == "id"; })) {
@@ -209,11 +213,6 @@ Result<CopyReport> copy_in_transaction(sqlite::Connection& source, postgres::Con
                                                  std::to_string(in_target.value_or(0)) +
                                                  " in the target; nothing was committed");
     report.tables.push_back({t, read});
-  }
-  for (const auto& t : source_tables) {
-    if (t == kBookkeeping || target_tables.count(t)) continue;
-    RT_TRY(auto n, source.query_int64("SELECT count(*) FROM " + quoted(t)));
-    report.not_copied.push_back({t, n.value_or(0)});
   }
   return report;
 }

@@ -20,9 +20,6 @@ struct CopyReport {
   int source_schema = 0;
   int target_schema = 0;
   std::vector<CopiedTable> tables;   // in copy order (parents before children)
-  // Source tables the target has no table for (e.g. coverage, before this build's PostgreSQL store keeps
-  // it), with their row counts: left in the source, not copied.
-  std::vector<CopiedTable> not_copied;
 };
 
 // Copies the SQLite database `from` ("sqlite:PATH"; opened read-only, one consistent snapshot) into the

@@ -21,12 +21,9 @@ CommandResult repotokensd(std::vector<std::string> args) {
   return run_command(args, {}, {"REPOTOKENS_SECRET_FILE="}, 120);
 }
 
-// The per-table lines of a successful copy: "  users   3" (copied) or "... NOT COPIED ..." (skipped).
-struct CopyOutput {
-  std::map<std::string, std::int64_t> copied, not_copied;
-};
-CopyOutput parse_copy_output(const std::string& out) {
-  CopyOutput parsed;
+// The per-table lines of a successful copy: "  users   3".
+std::map<std::string, std::int64_t> parse_copy_output(const std::string& out) {
+  std::map<std::string, std::int64_t> copied;
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("  ", 0) != 0) continue;
@@ -34,9 +31,9 @@ CopyOutput parse_copy_output(const std::string& out) {
     std::string table;
     std::int64_t rows = -1;
     fields >> table >> rows;
-    (line.find("NOT COPIED") == std::string::npos ? parsed.copied : parsed.not_copied)[table] = rows;
+    copied[table] = rows;
   }
-  return parsed;
+  return copied;
 }
 
 // What a user of the API sees of the world: the listings compared before and after the move.
@@ -57,7 +54,8 @@ struct SqliteWorld {
   std::vector<std::pair<std::string, IssuedToken>> project_tokens;  // repository, token
   IssuedToken revoked;
   std::map<std::string, std::vector<json>> listings;
-  json coverage;  // listCoverageReports of "api"
+  json coverage;         // listCoverageReports of "api"
+  json commit_coverage;  // the commit summary of "api" (decoded from the stored report bytes)
 };
 
 const std::vector<std::string> kRepos = {"api", "web", "lib"};
@@ -91,6 +89,8 @@ SqliteWorld build_on_sqlite(ServerProcess& node) {
   HttpClient http(node.base_url());
   s.listings = listings(http, s.w.admin.token, kRepos);
   s.coverage = http.get(repo_path("gh", "acme", "api") + "/coverage/status", {api_token(s.w.admin.token)}).json();
+  s.commit_coverage =
+      http.get(repo_path("gh", "acme", "api") + "/commits/abc123/coverage", {api_token(s.w.admin.token)}).json();
   EXPECT_EQ(node.stop(), 0);
   return s;
 }
@@ -117,21 +117,15 @@ TEST(AdminCopy, SqliteToPostgresKeepsEveryTokenWorkingAndRefusesASecondCopy) {
   EXPECT_NE(r.out.find("--secret-file " + shared_key + " (created from the SQLite key)"), std::string::npos) << r.out;
   EXPECT_EQ(file_bytes(shared_key), file_bytes(sqlite_file.string() + ".key"));
 
-  // Every SQLite table is accounted for, with its row count, and PostgreSQL holds as many rows.
-  CopyOutput out = parse_copy_output(r.out);
+  // Every SQLite table (coverage included) is copied, with its row count, and PostgreSQL holds as many rows.
+  std::map<std::string, std::int64_t> copied = parse_copy_output(r.out);
   for (const auto& [table, rows] : sqlite_counts) {
     SCOPED_TRACE(table);
-    if (out.not_copied.count(table)) {
-      EXPECT_EQ(out.not_copied[table], rows);
-      continue;
-    }
-    ASSERT_TRUE(out.copied.count(table)) << r.out;
-    EXPECT_EQ(out.copied[table], rows);
+    ASSERT_TRUE(copied.count(table)) << r.out;
+    EXPECT_EQ(copied[table], rows);
     EXPECT_EQ(pg.psql("SELECT count(*) FROM " + table, dbname), std::to_string(rows) + "\n");
   }
-  // Nothing is left behind: this build's PostgreSQL store keeps coverage too.
-  for (const auto& [table, rows] : out.not_copied) ADD_FAILURE() << table << " was not copied";
-  EXPECT_EQ(out.copied.count("coverage_reports"), 1u);
+  EXPECT_EQ(copied.count("coverage_reports"), 1u);
 
   ServerProcess pg_node(ServerOptions{.db_url = db, .env = {"REPOTOKENS_SECRET_FILE=" + shared_key}});
   HttpClient http(pg_node.base_url());
@@ -143,6 +137,9 @@ TEST(AdminCopy, SqliteToPostgresKeepsEveryTokenWorkingAndRefusesASecondCopy) {
     EXPECT_EQ(after.at(path), items) << path;
   }
   EXPECT_EQ(http.get(repo_path("gh", "acme", "api") + "/coverage/status", {admin}).json(), before.coverage);
+  EXPECT_FALSE(before.commit_coverage["data"]["files"].empty()) << before.commit_coverage.dump();
+  EXPECT_EQ(http.get(repo_path("gh", "acme", "api") + "/commits/abc123/coverage", {admin}).json(),
+            before.commit_coverage);
 
   // Every old credential works, the revoked one still does not.
   for (const TestUser& u : {before.w.admin, before.users[0], before.users[1]}) {
