@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -31,8 +30,7 @@ class TwoNodes : public ::testing::Test {
     pg_ = std::make_unique<PostgresServer>();
     redis_ = std::make_unique<RedisServer>();
     db_ = pg_->create_database();
-    secret_ = (dir_.path() / "secret").string();
-    std::ofstream(secret_) << "5f0e3c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f\n";
+    secret_ = write_secret_file(dir_.path()).string();
     CommandResult migrated = run_command({REPOTOKENSD_BIN, "admin", "migrate", "--db", db_});
     ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
   }
@@ -127,13 +125,11 @@ TEST_F(TwoNodes, LastUseBatchedByEitherNodeIsSeenThroughTheOther) {
   ASSERT_EQ(http_b_->get(api_, {project_token(used_on_b.secret)}).status, 200);
   // Each node writes its batch within a second; read the listing through the other node.
   std::map<std::int64_t, nlohmann::json> seen;
-  auto deadline = Clock::now() + std::chrono::seconds(5);
-  do {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  eventually([&] {
     seen.clear();
     for (const auto& t : walk_all(*http_b_, api_ + "/tokens", admin)) seen[t["id"].get<std::int64_t>()] = t;
-  } while ((!seen[used_on_a.id].contains("lastUsedAt") || !seen[used_on_b.id].contains("lastUsedAt")) &&
-           Clock::now() < deadline);
+    return seen[used_on_a.id].contains("lastUsedAt") && seen[used_on_b.id].contains("lastUsedAt");
+  }, std::chrono::seconds(5));
   EXPECT_TRUE(seen[used_on_a.id].contains("lastUsedAt")) << seen[used_on_a.id].dump();
   EXPECT_TRUE(seen[used_on_b.id].contains("lastUsedAt")) << seen[used_on_b.id].dump();
   EXPECT_FALSE(seen[unused.id].contains("lastUsedAt")) << seen[unused.id].dump();
@@ -150,13 +146,9 @@ TEST_F(TwoNodes, WithPostgresDownRequestsAre503AndBothNodesRecoverWithoutARestar
   }
   pg_->start();
   for (HttpClient* http : {http_a_.get(), http_b_.get()}) {
-    long status = 0;
-    auto back = Clock::now();
-    while (status != 201 && Clock::now() - back < std::chrono::seconds(15)) {
-      status = http->post(api_ + "/tokens", nlohmann::json::object(), {api_token(admin)}).status;
-      if (status != 201) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    EXPECT_EQ(status, 201) << "a node did not recover after PostgreSQL returned";
+    EXPECT_TRUE(eventually([&] {
+      return http->post(api_ + "/tokens", nlohmann::json::object(), {api_token(admin)}).status == 201;
+    })) << "a node did not recover after PostgreSQL returned";
   }
 }
 

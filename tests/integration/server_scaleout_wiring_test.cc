@@ -6,7 +6,6 @@
 #include <sqlite3.h>
 
 #include <chrono>
-#include <fstream>
 #include <thread>
 
 #include "support/api_fixture.h"
@@ -15,13 +14,6 @@
 namespace rt::test {
 namespace {
 using namespace std::chrono_literals;
-
-// A 64-hex-character key file, as every node of a PostgreSQL deployment is given.
-std::string write_secret_file(const TempDir& dir) {
-  std::string path = (dir.path() / "secret.key").string();
-  std::ofstream(path) << std::string(64, 'a') << "\n";
-  return path;
-}
 
 // The value of an unlabelled series in the Prometheus text, or -1 when absent.
 double metric(HttpClient& http, const std::string& name) {
@@ -38,17 +30,6 @@ int count_of(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// Polls `fn` (returning true when done) every 50 ms for up to `limit`.
-template <class F>
-bool eventually(F fn, std::chrono::milliseconds limit = 5000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return fn();
-}
-
 TEST(ScaleOutRateLimits, ABurstOfFiveAtOnePerSecondIsSharedByTwoNodesThroughRedis) {
   RT_REQUIRE_POSTGRES();
   RT_REQUIRE_REDIS();
@@ -57,7 +38,7 @@ TEST(ScaleOutRateLimits, ABurstOfFiveAtOnePerSecondIsSharedByTwoNodesThroughRedi
   TempDir keys;
   ServerOptions options{.db_url = pg.create_database(),
                         .extra_args = {"--ratelimit", redis.url(), "--rate-limit-per-token", "1", "--rate-burst", "5"},
-                        .env = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys)}};
+                        .env = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys.path()).string()}};
   ServerProcess a(options), b(options);
   HttpClient http_a(a.base_url()), http_b(b.base_url());
   const std::string token = a.create_user_offline("admin", true);
@@ -185,7 +166,7 @@ TEST(SchemaVersions, PostgresMigrateAndCheckSayWhichVersionAndServeRefusesAnyOth
   TempDir keys;
   const std::string db = pg.create_database();
   const std::string dbname = db.substr(db.rfind('/') + 1);
-  const std::vector<std::string> secret = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys)};
+  const std::vector<std::string> secret = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys.path()).string()};
   auto version_in_database = [&] { return std::stoi(pg.psql("SELECT max(version) FROM schema_migrations", dbname)); };
 
   CommandResult r = repotokensd({"admin", "check", "--db", db});
@@ -241,7 +222,8 @@ TEST(SchemaVersions, PostgresServeCreatesTheSchemaOfAnEmptyDatabase) {
   PostgresServer pg;
   TempDir keys;
   const std::string db = pg.create_database();
-  ServerProcess node(ServerOptions{.db_url = db, .env = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys)}});
+  ServerProcess node(
+      ServerOptions{.db_url = db, .env = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys.path()).string()}});
   CommandResult r = repotokensd({"admin", "check", "--db", db});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("PostgreSQL"), std::string::npos);

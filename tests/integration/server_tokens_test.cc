@@ -23,17 +23,6 @@ class Tokens : public ::testing::Test {
   World w = bootstrap_world(server, http, "acme", {"api", "web"});
   std::string admin() const { return api_token(w.admin.token); }
   std::string repo(const std::string& name) const { return repo_path("gh", "acme", name); }
-
-  // Polls `probe` until it returns true or `limit` passes.
-  template <class F>
-  bool eventually(F probe, std::chrono::milliseconds limit = 15s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (probe()) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return probe();
-  }
 };
 
 TEST_F(Tokens, ExpiredRepositoryTokenIsRefusedAsExpired) {

@@ -4,10 +4,12 @@
 // server and CLI.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -72,6 +74,17 @@ std::vector<nlohmann::json> walk_all(HttpClient& http, const std::string& path, 
 // for the statuses with a documented Kind (400, 401, 403, 404, 409, 429) "error" is that Kind.
 // Returns a gtest assertion result so the caller's line is reported.
 ::testing::AssertionResult IsApiError(const HttpResponse& r, long status);
+
+// Polls `probe` every 50 ms until it returns true or `limit` passes; returns its last answer.
+template <class F>
+bool eventually(F probe, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (probe()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return probe();
+}
 
 // RFC 3339 UTC of now + `seconds`.
 std::string rfc3339_from_now(std::int64_t seconds);

@@ -88,7 +88,8 @@ std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds timeout) {
   }
 }
 
-// A fresh 64-hex-character key, mode 0600, as an operator would give every node with --secret-file.
+}  // namespace
+
 fs::path write_secret_file(const fs::path& dir) {
   SystemRandom random;
   fs::path path = dir / "secret.key";
@@ -96,8 +97,6 @@ fs::path write_secret_file(const fs::path& dir) {
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
   return path;
 }
-
-}  // namespace
 
 std::string file_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -46,6 +46,10 @@ std::string file_bytes(const std::filesystem::path& p);
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = {},
                           const std::vector<std::string>& env = {}, int timeout_seconds = 120);
 
+// A fresh random 64-hex-character key in `dir`/secret.key, mode 0600, as an operator gives every node of a
+// PostgreSQL deployment with --secret-file. Returns its path.
+std::filesystem::path write_secret_file(const std::filesystem::path& dir);
+
 class ServerProcess {
  public:
   // Starts `repotokensd serve --db URL [--secret-file K] --listen 127.0.0.1:0 --port-file F [extra]` and
