@@ -10,10 +10,13 @@
 
 namespace rt::cli {
 
-// Exit statuses a script can rely on.
+// Exit statuses a script can rely on (docs/cli.md lists them): distinct, so that a CI step can tell a
+// refused credential from a cancelled prompt from a failed job.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;
-inline constexpr int kExitUsage = 2;
+inline constexpr int kExitFailure = 1;    // the job (or one of its requests) failed
+inline constexpr int kExitUsage = 2;      // the command line or the config file is wrong
+inline constexpr int kExitCancelled = 3;  // the operator said no at the prompt (or interrupted it)
+inline constexpr int kExitAuth = 4;       // the server refused the credential (401, or an expired token)
 
 struct GlobalOptions {
   std::string api_url;         // --api-url, env CODACY_API_BASE_URL, default https://app.codacy.com
