@@ -124,15 +124,21 @@ Result<HttpResponse> ApiClient::call(const std::string& method, const std::strin
   if (!settings_.api_token.empty()) headers.push_back("api-token: " + settings_.api_token);
   if (!json_body.empty()) headers.push_back("Content-Type: application/json");
   const std::string url = settings_.api_url + "/api/v3" + path;
+  auto retry = [&](RetryCause cause, long status, int attempt, double wait, std::string detail) {
+    stats_.retry_log.record({cause, status, attempt, retry_.max_attempts() - 1, wait, std::move(detail)});
+    sleep_seconds(wait);
+  };
   for (int attempt = 1;; ++attempt) {
     if (attempt > 1) stats_.retries++;
     sleep_seconds(pacer_.reserve(steady_seconds()) - steady_seconds());
     auto response = transport_.perform(method, url, headers, json_body);
     if (!response.ok()) {
       stats_.transport_errors++;
-      if (!retry_.may_retry(attempt))
+      const bool reached = stats_.requests.load() > 0;
+      if (!retry_.may_retry(attempt) ||
+          !retry_.retry_without_response(transport_.last_failure() == TransportFailure::tls, reached))
         return make_error(ErrorKind::unavailable, "cannot reach " + settings_.api_url + ": " + response.error().message);
-      sleep_seconds(retry_.delay(attempt, std::nullopt, random_));
+      retry(RetryCause::unreachable, 0, attempt, retry_.delay(attempt, std::nullopt, random_), response.error().message);
       continue;
     }
     stats_.requests++;
@@ -149,11 +155,12 @@ Result<HttpResponse> ApiClient::call(const std::string& method, const std::strin
         return make_error(kind_for_status(r.status, ""), "the server is still refusing after " +
                                                              std::to_string(attempt) + " attempts (HTTP " +
                                                              std::to_string(r.status) + ")");
-      sleep_seconds(wait);
+      retry(r.status == 429 ? RetryCause::throttled : RetryCause::server_busy, r.status, attempt, wait,
+            "HTTP " + std::to_string(r.status));
       continue;
     }
     if (r.status == 502 && retry_.may_retry(attempt)) {  // a proxy in front of a restarting server
-      sleep_seconds(retry_.delay(attempt, std::nullopt, random_));
+      retry(RetryCause::server_busy, 502, attempt, retry_.delay(attempt, std::nullopt, random_), "HTTP 502");
       continue;
     }
     if (r.status >= 400) {

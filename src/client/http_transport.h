@@ -15,8 +15,8 @@ struct ConnectionSettings {
   std::string api_url = "https://app.codacy.com";  // scheme://host[:port][/prefix], no trailing slash
   std::string api_token;                           // account API token, sent as `api-token`
   std::string ca_file;                             // extra trust anchors (PEM); empty = system store
-  long connect_timeout_ms = 10'000;
-  long request_timeout_ms = 60'000;
+  long connect_timeout_ms = 5'000;   // to have a TCP (and TLS) connection
+  long request_timeout_ms = 30'000;  // for the whole request, connection included
   int max_attempts = 10;  // per request, including the first
 };
 
@@ -28,6 +28,15 @@ struct HttpResponse {
   std::string header(std::string_view lower_name) const;
 };
 
+// How a request that got no response failed.
+enum class TransportFailure {
+  none,
+  connect,  // no connection: refused, unresolvable host, or nothing within the connect timeout
+  timeout,  // connected, but no complete response within the request timeout
+  tls,      // the TLS handshake or the certificate check failed
+  other,    // reset, closed mid-response, ...
+};
+
 class HttpTransport {
  public:
   explicit HttpTransport(const ConnectionSettings& settings);
@@ -37,13 +46,18 @@ class HttpTransport {
 
   // Sends one request to `url` (absolute). Any HTTP status is a success here; only a failure to get a
   // response (refused, reset, timeout, TLS) is an error, of kind `unavailable`, whose message says what
-  // happened and never contains a header value.
+  // happened in a few words ("connection refused", "no connection within 5s (connect timeout)") and
+  // never contains a header value.
   Result<HttpResponse> perform(const std::string& method, const std::string& url,
                                const std::vector<std::string>& headers, const std::string& body);
+
+  // How the last perform() failed; `none` after a response.
+  TransportFailure last_failure() const { return last_failure_; }
 
  private:
   const ConnectionSettings& settings_;
   void* curl_;  // CURL*, kept so the connection is reused
+  TransportFailure last_failure_ = TransportFailure::none;
 };
 
 // Percent-encodes one path segment (RFC 3986 unreserved characters pass through).
