@@ -283,14 +283,15 @@ void ProvisionRun::retire_due(ApiClient& api) {
 
 int ProvisionRun::run() {
   ApiClient api(t_.connection, pacer_, stats_);
+  RetryLines retry_lines(stats_, o_.quiet);  // until the progress bar takes over
   auto org = api.get_organization(t_.provider, t_.org);
   if (!org.ok()) {
     std::fprintf(stderr, "error: %s\n", describe_error(org.error(), t_).c_str());
-    return kExitFailure;
+    return exit_status_for(org.error());
   }
   if (auto s = select(api); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", describe_error(s.error(), t_).c_str());
-    return kExitFailure;
+    return exit_status_for(s.error());
   }
   const std::string state = o_.state_path.empty() ? default_state_path(t_.connection.api_url, t_.provider, t_.org) : o_.state_path;
   std::string delivery = o_.output.empty() ? std::string() : (o_.output == "-" ? "standard output" : o_.output + " (mode 0600)");
@@ -403,15 +404,17 @@ int ProvisionRun::finish(double elapsed) {
       for (const auto& t : journal_->tokens(key_of(i))) retirements_left |= t.retire_after && !t.revoked;
     if (!retirements_left) (void)journal_->finish_job(job_.id);
   }
+  const std::string retry_causes = retry_causes_text(stats_);
   char line[512];
   std::snprintf(line, sizeof line,
                 "%s: created %zu, rotated %zu (old tokens revoked: %zu), skipped %zu, failed %zu%s; %llu requests, "
-                "%llu refused, %llu retries in %.1fs",
+                "%llu refused, %llu retries%s in %.1fs",
                 complete ? "done" : "incomplete", counts[Outcome::created], counts[Outcome::rotated], revoked,
                 counts[Outcome::skipped], failures.size(),
                 not_done ? (", not started " + std::to_string(not_done)).c_str() : "",
                 static_cast<unsigned long long>(stats_.requests.load()), static_cast<unsigned long long>(stats_.refused.load()),
-                static_cast<unsigned long long>(stats_.retries.load()), elapsed);
+                static_cast<unsigned long long>(stats_.retries.load()),
+                retry_causes.empty() ? "" : (" (" + retry_causes + ")").c_str(), elapsed);
   say(o_.quiet && complete, line);
   if (not_held)
     say(o_.quiet, std::to_string(not_held) + " repositories already had a live '" + o_.name +
