@@ -189,6 +189,7 @@ void Progress::finish() {
   if (ticker_.joinable()) ticker_.join();
   stats_.retry_log.clear_observer(this);
   std::lock_guard lock(mu_);
+  retry_.reset();  // the final line shows the outcome, not a wait that is over
   if (style_ == Style::quiet) return;
   if (style_ == Style::bar) {
     draw_locked(true);
