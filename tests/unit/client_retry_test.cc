@@ -53,4 +53,33 @@ TEST(RetryPolicy, FullJitterStaysUnderTheExponentialCeiling) {
   }
 }
 
+TEST(RetryPolicy, NoResponseIsRetriedOnlyOnceTheServerHasAnsweredAndNeverAfterTls) {
+  RetryPolicy p(5);
+  EXPECT_FALSE(p.retry_without_response(false, false));  // a wrong URL or a server down: report at once
+  EXPECT_TRUE(p.retry_without_response(false, true));    // an outage mid-run: ride it out
+  EXPECT_FALSE(p.retry_without_response(true, true));    // a certificate does not fix itself
+}
+
+TEST(RetryLog, CountsByCauseAndTellsTheObserver) {
+  struct Seen : RetryObserver {
+    std::vector<RetryEvent> events;
+    void on_retry(const RetryEvent& e) override { events.push_back(e); }
+  } seen, other;
+  RetryLog log;
+  log.record({RetryCause::unreachable, 0, 1, 9, 0.2, "connection refused"});  // nobody listening yet
+  log.set_observer(&seen);
+  log.record({RetryCause::throttled, 429, 1, 9, 2.0, "HTTP 429"});
+  log.record({RetryCause::server_busy, 503, 2, 9, 0.5, "HTTP 503"});
+  log.clear_observer(&other);  // not the registered one: no effect
+  log.record({RetryCause::throttled, 429, 2, 9, 1.0, "HTTP 429"});
+  log.clear_observer(&seen);
+  log.record({RetryCause::unreachable, 0, 2, 9, 0.4, "connection refused"});
+  EXPECT_EQ(log.count(RetryCause::unreachable), 2u);
+  EXPECT_EQ(log.count(RetryCause::throttled), 2u);
+  EXPECT_EQ(log.count(RetryCause::server_busy), 1u);
+  ASSERT_EQ(seen.events.size(), 3u);
+  EXPECT_EQ(seen.events[1].status, 503);
+  EXPECT_STREQ(retry_cause_name(RetryCause::server_busy), "server busy");
+}
+
 }  // namespace rt::client
