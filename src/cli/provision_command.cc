@@ -15,7 +15,7 @@ struct ProvisionFlags {
                           state;
   int concurrency = 8;
   int exec_timeout = 120;
-  bool yes = false, dry_run = false, show_secrets = false;
+  bool yes = false, dry_run = false, show_secrets = false, force = false;
 };
 
 int fail_usage(const Error& e) {
@@ -63,6 +63,7 @@ int run(const ProvisionFlags& f, const GlobalOptions& g) {
   o.yes = f.yes;
   o.dry_run = f.dry_run;
   o.show_secrets = f.show_secrets;
+  o.force = f.force;
   o.quiet = g.quiet;
   o.verbose = g.verbose;
   auto target = resolve_target(g, true);
@@ -93,6 +94,7 @@ void add_provision_command(CLI::App& app, CommandContext ctx) {
   cmd->add_flag("-y,--yes", f->yes, "do not ask for confirmation");
   cmd->add_flag("-n,--dry-run", f->dry_run, "show the plan and the selected repositories; change nothing");
   cmd->add_flag("--show-secrets", f->show_secrets, "allow secrets on a terminal");
+  cmd->add_flag("--force", f->force, "replace an existing --output file that is not an earlier output of this format");
   GlobalOptions& g = ctx.global;
   cmd->callback([f, &g, &action = ctx.action] { action = [f, &g] { return run(*f, g); }; });
 }

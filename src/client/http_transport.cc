@@ -82,7 +82,12 @@ Result<HttpResponse> HttpTransport::perform(const std::string& method, const std
   // Proxies: libcurl reads http_proxy / https_proxy / HTTPS_PROXY / no_proxy by itself when no proxy is set.
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(list);
-  if (rc != CURLE_OK) return make_error(ErrorKind::unavailable, curl_easy_strerror(rc));
+  if (rc != CURLE_OK) {
+    // Did sending begin? libcurl's pre-transfer time stays 0 when no connection was ever ready.
+    curl_off_t pretransfer = 0;
+    curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    return make_error(pretransfer > 0 ? ErrorKind::internal : ErrorKind::unavailable, curl_easy_strerror(rc));
+  }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }
