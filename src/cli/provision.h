@@ -1,20 +1,24 @@
-// `repotokens provision`: the bulk job. Selects repositories (every page), shows the plan and asks, then
+// `repotokens provision`: the bulk job. Takes the job's locks, selects repositories (every page), lists
+// their tokens and shows the plan (how many tokens will be created, rotated, left alone) and asks, then
 // ensures / creates / rotates one repository token per repository on a pool of workers under the shared
-// pacer, journaling each step durably before acting on it, delivers the secrets (0600 file, stdout when not
-// a terminal, or --exec), and prints a summary. Re-running the same command after any interruption
-// finishes the job; see journal.h for how.
+// pacer, journaling each step durably before acting on it, delivers the secrets (0600 file merged with the
+// earlier one, stdout when not a terminal, or --exec), drops them from the journal once delivered, and
+// prints a summary. Re-running the same command after any interruption finishes the job; see journal.h.
 #pragma once
 
+#include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "cli/delivery.h"
 #include "cli/inputs.h"
+#include "cli/provision_plan.h"
 #include "cli/settings.h"
+#include "client/api_client.h"
+#include "core/time.h"
 
 namespace rt::cli {
-
-enum class ProvisionMode { ensure, create, rotate };
 
 struct ProvisionOptions {
   Selection selection;
@@ -32,6 +36,7 @@ struct ProvisionOptions {
   bool yes = false;
   bool dry_run = false;
   bool show_secrets = false;
+  bool force = false;  // replace an existing --output that is not an earlier output of this format
   bool quiet = false;
   bool verbose = false;
 };
@@ -40,12 +45,26 @@ struct ProvisionOptions {
 inline constexpr std::size_t kTokenSuffixLength = 13;
 inline constexpr std::size_t kMaxBaseNameLength = 100 - kTokenSuffixLength;
 
-// True when a token's name belongs to the family of `base`: `base` itself (made by hand or by another
-// tool) or `base` + "-" + 12 characters [a-z0-9] (made by provision).
-bool in_token_family(const std::string& token_name, const std::string& base);
+// Everything the job touches outside itself, so that its state machine runs in unit tests against canned
+// answers: the clock, the operator's prompt, the output streams and the HTTP transport.
+struct ProvisionEnv {
+  const Clock* clock = nullptr;        // nullptr: the system clock
+  client::TransportFactory transport;  // empty: libcurl
+  // Shows `question` and returns the operator's answer; nullopt at end of input.
+  std::function<std::optional<std::string>(const std::string& question)> ask;
+  std::FILE* out = stdout;  // secrets when neither --output FILE nor --exec; the dry run's list
+  std::FILE* err = stderr;  // plan, summary and errors
+  bool interactive = false;      // a person can answer the prompt (stdin and stderr are terminals)
+  bool out_is_terminal = false;  // `out` is a terminal (secrets are not printed there)
+};
 
-// Runs the job; returns the exit status (0 done, 1 a repository failed or the run was interrupted,
-// 2 usage, including "needs --yes" without a terminal).
+// The process's own environment: system clock, libcurl, stdin/stdout/stderr.
+ProvisionEnv system_provision_env();
+
+// Runs the job; returns the exit status: 0 done, 1 a repository failed, the run was interrupted or another
+// run holds the job's lock, 2 usage (including "needs --yes" without a terminal, an --output that cannot
+// be written or would replace an unrelated file), 3 the operator declined, 4 the credential was refused.
 int run_provision(const ProvisionOptions& options, const Target& target);
+int run_provision(const ProvisionOptions& options, const Target& target, const ProvisionEnv& env);
 
 }  // namespace rt::cli

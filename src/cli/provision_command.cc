@@ -15,7 +15,7 @@ struct ProvisionFlags {
                           state;
   int concurrency = 8;
   int exec_timeout = 120;
-  bool yes = false, dry_run = false, show_secrets = false;
+  bool yes = false, dry_run = false, show_secrets = false, force = false;
 };
 
 int fail_usage(const Error& e) { return usage_error(e.message); }
@@ -60,6 +60,7 @@ int run(const ProvisionFlags& f, const GlobalOptions& g) {
   o.yes = f.yes;
   o.dry_run = f.dry_run;
   o.show_secrets = f.show_secrets;
+  o.force = f.force;
   o.quiet = g.quiet;
   o.verbose = g.verbose;
   auto target = resolve_target(g, true);
@@ -96,6 +97,7 @@ void add_provision_command(CLI::App& app, CommandContext ctx) {
   cmd->add_flag("-y,--yes", f->yes, "do not ask for confirmation");
   cmd->add_flag("-n,--dry-run", f->dry_run, "show the plan and the selected repositories; change nothing");
   cmd->add_flag("--show-secrets", f->show_secrets, "allow secrets on a terminal");
+  cmd->add_flag("--force", f->force, "replace an existing --output file that is not an earlier output of this format");
   set_examples(cmd, {"repotokens provision --provider gh --org acme --yes -o tokens.csv",
                      "repotokens provision --provider gh --org acme --match 'service-*' --rate 2500/5m \\\n"
                      "      --exec 'gh secret set CODACY_PROJECT_TOKEN --repo \"$REPOTOKENS_ORG/$REPOTOKENS_REPO\"'",

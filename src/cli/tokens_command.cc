@@ -71,10 +71,28 @@ int run_revoke(const TokensFlags& f, const GlobalOptions& g) {
   int ways = !f.ids.empty() + !f.revoke_name.empty() + f.expired;
   if (ways != 1) return usage("tokens revoke: give exactly one of --id, --name, --expired");
   return with_session(g, true, [&](Session& s) {
-    std::vector<std::int64_t> ids = f.ids;
-    if (ids.empty()) {
-      auto tokens = s.api.list_repository_tokens(s.target.provider, s.target.org, f.repo);
-      if (!tokens.ok()) return report(tokens.error(), s.target);
+    const std::string where = s.target.provider + "/" + s.target.org + "/" + f.repo;
+    auto tokens = s.api.list_repository_tokens(s.target.provider, s.target.org, f.repo);
+    if (!tokens.ok()) return report(tokens.error(), s.target);
+    std::vector<std::int64_t> ids;
+    if (!f.ids.empty()) {
+      // Every id must be one of this repository's tokens; otherwise nothing is revoked.
+      std::vector<std::string> foreign;
+      for (auto id : f.ids) {
+        bool here = std::any_of(tokens->begin(), tokens->end(), [&](const auto& t) { return t.id == id; });
+        if (here) ids.push_back(id);
+        else foreign.push_back(std::to_string(id));
+      }
+      if (!foreign.empty()) {
+        std::string list;
+        for (const auto& id : foreign) list += (list.empty() ? "" : ", ") + id;
+        std::fprintf(stderr, "error: token%s %s %s not among the tokens of %s (no such token, or it belongs to "
+                             "another repository; see 'repotokens tokens list --repo %s'); nothing was revoked\n",
+                     foreign.size() == 1 ? "" : "s", list.c_str(), foreign.size() == 1 ? "is" : "are", where.c_str(),
+                     f.repo.c_str());
+        return kExitFailure;
+      }
+    } else {
       const UnixTime now = SystemClock().now();
       for (const auto& t : *tokens)
         if (f.expired ? !t.live_at(now) : t.name == f.revoke_name) ids.push_back(t.id);
@@ -88,7 +106,7 @@ int run_revoke(const TokensFlags& f, const GlobalOptions& g) {
         std::fprintf(stderr, "error: token %lld: %s\n", static_cast<long long>(id), describe_error(st.error(), s.target).c_str());
       }
     }
-    if (!g.quiet) std::fprintf(stderr, "revoked %zu token(s)\n", ids.size() - failed);
+    if (!g.quiet) std::fprintf(stderr, "revoked %zu token(s) of %s\n", ids.size() - failed, where.c_str());
     return status;
   });
 }

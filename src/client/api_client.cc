@@ -2,6 +2,7 @@
 // (tolerant of Codacy's extra fields and of secrets in list responses, which are never read).
 #include "client/api_client.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -16,10 +17,24 @@ void sleep_seconds(double s) {
   if (s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(s));
 }
 
-ErrorKind kind_for_status(long status, const std::string& message) {
-  switch (status) {
+// The kind of a refusal: the v3 body's `error` (Codacy's and ours: "NotFound", "Conflict", ...) when it
+// names one, else the status. Never read from the human message.
+ErrorKind kind_for_response(const HttpResponse& r) {
+  json body = json::parse(r.body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
+    static const std::pair<const char*, ErrorKind> kinds[] = {
+        {"BadRequest", ErrorKind::invalid},       {"Unauthorized", ErrorKind::unauthorized},
+        {"Forbidden", ErrorKind::forbidden},      {"NotFound", ErrorKind::not_found},
+        {"Conflict", ErrorKind::conflict},        {"UnprocessableEntity", ErrorKind::unprocessable},
+        {"PayloadTooLarge", ErrorKind::too_large}, {"TooManyRequests", ErrorKind::throttled},
+        {"ServiceUnavailable", ErrorKind::unavailable}, {"InternalServerError", ErrorKind::internal}};
+    const std::string name = body["error"].get<std::string>();
+    for (const auto& [n, kind] : kinds)
+      if (name == n) return kind;
+  }
+  switch (r.status) {
     case 400: return ErrorKind::invalid;
-    case 401: return message.find("xpired") != std::string::npos ? ErrorKind::expired : ErrorKind::unauthorized;
+    case 401: return ErrorKind::unauthorized;
     case 403: return ErrorKind::forbidden;
     case 404: return ErrorKind::not_found;
     case 409: return ErrorKind::conflict;
@@ -112,33 +127,54 @@ CoverageUploadInfo to_coverage_upload(const json& u) {
 }  // namespace
 
 ApiClient::ApiClient(const ConnectionSettings& settings, Pacer& pacer, ClientStats& stats)
+    : ApiClient(settings, pacer, stats, std::make_unique<HttpTransport>(settings)) {}
+
+ApiClient::ApiClient(const ConnectionSettings& settings, Pacer& pacer, ClientStats& stats,
+                     std::unique_ptr<Transport> transport)
     : settings_(settings),
       pacer_(pacer),
       stats_(stats),
-      transport_(settings),
+      transport_(std::move(transport)),
       retry_(std::max(1, settings.max_attempts)),
       random_(std::random_device{}()) {}
 
-Result<HttpResponse> ApiClient::call(const std::string& method, const std::string& path, const std::string& json_body) {
+Result<HttpResponse> ApiClient::call(const std::string& method, const std::string& path, const std::string& json_body,
+                                     bool repeatable) {
   std::vector<std::string> headers{"Accept: application/json"};
   if (!settings_.api_token.empty()) headers.push_back("api-token: " + settings_.api_token);
   if (!json_body.empty()) headers.push_back("Content-Type: application/json");
   const std::string url = settings_.api_url + "/api/v3" + path;
-  auto retry = [&](RetryCause cause, long status, int attempt, double wait, std::string detail) {
-    stats_.retry_log.record({cause, status, attempt, retry_.max_attempts() - 1, wait, std::move(detail)});
+  uncertain_ = false;
+  // Refusals of a silent server are paced by the pacer's window fit, not by backoff; they get a budget
+  // of their own (a probe may be refused a few times while the window is being found).
+  int refusals = 0;
+  const int max_refusals = std::max(30, retry_.max_attempts() * 3);
+  // Each retry is recorded (by cause, for the progress line and the summary) before its wait.
+  auto retry = [&](RetryCause cause, long status, int number, int max, double wait, std::string detail) {
+    stats_.retry_log.record({cause, status, number, max, wait, std::move(detail)});
     sleep_seconds(wait);
   };
   for (int attempt = 1;; ++attempt) {
     if (attempt > 1) stats_.retries++;
-    sleep_seconds(pacer_.reserve(steady_seconds()) - steady_seconds());
-    auto response = transport_.perform(method, url, headers, json_body);
+    double sent = steady_seconds();
+    for (;;) {
+      auto again = pacer_.acquire(sent);
+      if (!again) break;
+      sleep_seconds(std::clamp(*again - sent, 0.001, 0.25));
+      sent = steady_seconds();
+    }
+    auto response = transport_->perform(method, url, headers, json_body);
     if (!response.ok()) {
       stats_.transport_errors++;
+      pacer_.on_lost(sent);
+      const bool maybe_sent = response.error().kind != ErrorKind::unavailable;
+      if (maybe_sent) uncertain_ = true;
       const bool reached = stats_.requests.load() > 0;
-      if (!retry_.may_retry(attempt) ||
-          !retry_.retry_without_response(transport_.last_failure() == TransportFailure::tls, reached))
+      if ((maybe_sent && !repeatable) || !retry_.may_retry(attempt) ||
+          !retry_.retry_without_response(transport_->last_failure() == TransportFailure::tls, reached))
         return make_error(ErrorKind::unavailable, "cannot reach " + settings_.api_url + ": " + response.error().message);
-      retry(RetryCause::unreachable, 0, attempt, retry_.delay(attempt, std::nullopt, random_), response.error().message);
+      retry(RetryCause::unreachable, 0, attempt, retry_.max_attempts() - 1, retry_.delay(attempt, std::nullopt, random_),
+            response.error().message);
       continue;
     }
     stats_.requests++;
@@ -146,28 +182,39 @@ Result<HttpResponse> ApiClient::call(const std::string& method, const std::strin
     const double now = steady_seconds();
     const std::string policy = r.header("ratelimit-policy"), limit = r.header("ratelimit");
     pacer_.observe(now, policy, limit);
+    const bool described = !policy.empty() || !limit.empty();
+    // A 504 from a gateway may come after the server carried the request out.
+    if (r.status == 504 && !repeatable) {
+      stats_.refused++;
+      uncertain_ = true;
+      pacer_.on_throttled(now, 0, described, sent);
+      return make_error(ErrorKind::unavailable, "HTTP 504 from " + settings_.api_url + " (the reply was lost)");
+    }
     if (is_throttle_status(r.status)) {
       stats_.refused++;
       auto retry_after = parse_retry_after(r.header("retry-after"), SystemClock().now());
-      double wait = retry_.delay(attempt, retry_after, random_);
-      pacer_.on_throttled(now, wait, !policy.empty() || !limit.empty());
-      if (!retry_.may_retry(attempt))
-        return make_error(kind_for_status(r.status, ""), "the server is still refusing after " +
-                                                             std::to_string(attempt) + " attempts (HTTP " +
-                                                             std::to_string(r.status) + ")");
-      retry(r.status == 429 ? RetryCause::throttled : RetryCause::server_busy, r.status, attempt, wait,
-            "HTTP " + std::to_string(r.status));
+      const bool silent = !retry_after && !described;
+      double wait = silent ? 0 : retry_.delay(attempt, retry_after, random_);
+      pacer_.on_throttled(now, wait, described, sent);
+      if (silent ? ++refusals >= max_refusals : !retry_.may_retry(attempt))
+        return make_error(kind_for_response(r), "the server is still refusing after " + std::to_string(attempt) +
+                                                    " attempts (HTTP " + std::to_string(r.status) + ")");
+      retry(r.status == 429 ? RetryCause::throttled : RetryCause::server_busy, r.status, silent ? refusals : attempt,
+            silent ? max_refusals - 1 : retry_.max_attempts() - 1, wait, "HTTP " + std::to_string(r.status));
       continue;
     }
-    if (r.status == 502 && retry_.may_retry(attempt)) {  // a proxy in front of a restarting server
-      retry(RetryCause::server_busy, 502, attempt, retry_.delay(attempt, std::nullopt, random_), "HTTP 502");
+    if (r.status == 502) {  // a proxy in front of a restarting server; the request may have been carried out
+      uncertain_ = true;
+      pacer_.on_lost(sent);
+      if (!repeatable || !retry_.may_retry(attempt))
+        return make_error(ErrorKind::unavailable, "HTTP 502 from " + settings_.api_url + " (the reply was lost)");
+      retry(RetryCause::server_busy, 502, attempt, retry_.max_attempts() - 1, retry_.delay(attempt, std::nullopt, random_),
+            "HTTP 502");
       continue;
     }
-    if (r.status >= 400) {
-      std::string message = error_message(r);
-      return make_error(kind_for_status(r.status, message), message);
-    }
-    pacer_.on_success();
+    pacer_.on_success(sent);
+    if (r.status >= 400) return make_error(kind_for_response(r), error_message(r));
+    uncertain_ = false;
     return std::move(response).value();
   }
 }
@@ -228,7 +275,8 @@ Status ApiClient::for_each_repository(const std::string& provider, const std::st
 
 Result<std::vector<RepositoryTokenInfo>> ApiClient::list_repository_tokens(const std::string& provider,
                                                                            const std::string& org,
-                                                                           const std::string& repo) {
+                                                                           const std::string& repo,
+                                                                           bool keep_listed_secrets) {
   std::vector<RepositoryTokenInfo> tokens;
   std::optional<std::string> cursor;
   for (int pages = 0; pages < 10'000; ++pages) {
@@ -237,9 +285,12 @@ Result<std::vector<RepositoryTokenInfo>> ApiClient::list_repository_tokens(const
     RT_TRY(auto r, call("GET", path));
     RT_TRY(auto body, parse_body(r));
     if (body.contains("data") && body["data"].is_array()) {
-      for (const auto& t : body["data"])  // a "token" field, if a server sends one, is deliberately not read
-        tokens.push_back({id_field(t, "id"), string_field(t, "name"), time_field(t, "createdAt"),
-                          time_field(t, "expiresAt"), time_field(t, "lastUsedAt")});
+      for (const auto& t : body["data"]) {
+        RepositoryTokenInfo info{id_field(t, "id"), string_field(t, "name"), "", time_field(t, "createdAt"),
+                                 time_field(t, "expiresAt"), time_field(t, "lastUsedAt")};
+        if (keep_listed_secrets) info.listed_secret = string_field(t, "token");
+        tokens.push_back(std::move(info));
+      }
     }
     std::string next;
     if (body.contains("pagination") && body["pagination"].is_object()) next = string_field(body["pagination"], "cursor");
@@ -255,7 +306,7 @@ Result<CreatedToken> ApiClient::create_repository_token(const std::string& provi
   json body = json::object();
   if (name) body["name"] = *name;
   if (expires_at) body["expiresAt"] = format_rfc3339(*expires_at);
-  RT_TRY(auto r, call("POST", repo_path(provider, org, repo) + "/tokens", body.dump()));
+  RT_TRY(auto r, call("POST", repo_path(provider, org, repo) + "/tokens", body.dump(), false));
   RT_TRY(auto parsed, parse_body(r));
   CreatedToken t = to_created(unwrap(parsed));
   if (t.secret.empty()) return make_error(ErrorKind::internal, "the server's reply to a token creation held no token");
@@ -266,8 +317,8 @@ Result<CreatedToken> ApiClient::create_repository_token(const std::string& provi
 Status ApiClient::delete_repository_token(const std::string& provider, const std::string& org, const std::string& repo,
                                           Id id) {
   auto r = call("DELETE", repo_path(provider, org, repo) + "/tokens/" + std::to_string(id));
-  if (!r.ok() && r.error().kind == ErrorKind::not_found && r.error().message.find("oken") != std::string::npos)
-    return ok_status();  // already gone (e.g. a retried delete whose first attempt went through)
+  if (!r.ok() && r.error().kind == ErrorKind::not_found && uncertain_)
+    return ok_status();  // an earlier attempt of this delete went through; only its reply was lost
   if (!r.ok()) return r.error();
   return ok_status();
 }

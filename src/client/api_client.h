@@ -42,10 +42,13 @@ struct RepositorySummary {
   std::string permission;
 };
 
-// A repository token as listed: never the secret, even when a server's list includes it.
+// A repository token as listed. Codacy's list carries no name and no dates but may carry the secret:
+// `listed_secret` is filled only when the caller asks for it (to adopt a token whose create reply was
+// lost) and is never printed.
 struct RepositoryTokenInfo {
   Id id = 0;
-  std::string name;
+  std::string name;  // "" when the server keeps no names (Codacy)
+  std::string listed_secret;
   std::optional<UnixTime> created_at;
   std::optional<UnixTime> expires_at;
   std::optional<UnixTime> last_used_at;
@@ -85,10 +88,14 @@ struct ClientStats {
   RetryLog retry_log;  // the retries by cause, and who is told of each (progress lines)
 };
 
+// Makes the transport of one worker (libcurl by default; canned answers in unit tests).
+using TransportFactory = std::function<std::unique_ptr<Transport>(const ConnectionSettings&)>;
+
 class ApiClient {
  public:
   // `settings`, `pacer` and `stats` are shared by the workers of a run and outlive the client.
   ApiClient(const ConnectionSettings& settings, Pacer& pacer, ClientStats& stats);
+  ApiClient(const ConnectionSettings& settings, Pacer& pacer, ClientStats& stats, std::unique_ptr<Transport> transport);
 
   Result<UserInfo> get_user();
   Result<OrganizationInfo> get_organization(const std::string& provider, const std::string& org);
@@ -105,13 +112,22 @@ class ApiClient {
   Status for_each_repository(const std::string& provider, const std::string& org, const std::string& search,
                              const std::function<void(const RepositorySummary&)>& visit);
 
-  // All of a repository's tokens (every page), newest first as the server sends them.
+  // All of a repository's tokens (every page), newest first as the server sends them. Secrets a list
+  // carries are dropped unless `keep_listed_secrets`.
   Result<std::vector<RepositoryTokenInfo>> list_repository_tokens(const std::string& provider, const std::string& org,
-                                                                  const std::string& repo);
+                                                                  const std::string& repo,
+                                                                  bool keep_listed_secrets = false);
+  // Never repeated blindly: when the request may have been carried out without its reply arriving (a
+  // connection lost after sending, 502, 504) the error is of kind `unavailable` with `uncertain()` true,
+  // and the caller decides (provision lists the tokens to see whether one appeared).
   Result<CreatedToken> create_repository_token(const std::string& provider, const std::string& org,
                                                const std::string& repo, const std::optional<std::string>& name,
                                                std::optional<UnixTime> expires_at);
+  // A 404 is `not_found` (no such token in that repository), except when an earlier attempt of this same
+  // call may have gone through (its reply was lost): then the token is gone and that is success.
   Status delete_repository_token(const std::string& provider, const std::string& org, const std::string& repo, Id id);
+  // True when the last failed call may have been carried out by the server (see create_repository_token).
+  bool uncertain() const { return uncertain_; }
 
   // listCoverageReports: the repository's most recent coverage uploads (at most `limit`), newest first.
   Result<std::vector<CoverageUploadInfo>> list_coverage_reports(const std::string& provider, const std::string& org,
@@ -127,8 +143,10 @@ class ApiClient {
   Status grant_repository_permission(const std::string& provider, const std::string& org, const std::string& repo,
                                      Id user_id, const std::string& permission);
 
-  // The raw call with pacing and retries, for the typed calls above. `path` is under /api/v3.
-  Result<HttpResponse> call(const std::string& method, const std::string& path, const std::string& json_body = {});
+  // The raw call with pacing and retries, for the typed calls above. `path` is under /api/v3. With
+  // `repeatable` false, an attempt that may have reached the server is not repeated (see uncertain()).
+  Result<HttpResponse> call(const std::string& method, const std::string& path, const std::string& json_body = {},
+                            bool repeatable = true);
 
  private:
   std::string repo_path(const std::string& provider, const std::string& org, const std::string& repo) const;
@@ -136,8 +154,9 @@ class ApiClient {
   const ConnectionSettings& settings_;
   Pacer& pacer_;
   ClientStats& stats_;
-  HttpTransport transport_;
+  std::unique_ptr<Transport> transport_;
   RetryPolicy retry_;
+  bool uncertain_ = false;
   std::mt19937_64 random_;
 };
 

@@ -119,13 +119,15 @@ Result<HttpResponse> HttpTransport::perform(const std::string& method, const std
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(list);
   if (rc != CURLE_OK) {
-    curl_off_t connect_time = 0;
+    curl_off_t connect_time = 0, pretransfer = 0;
     long os_errno = 0;
     curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect_time);
     curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+    // Did sending begin? libcurl's pre-transfer time stays 0 when no connection was ever ready.
+    curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
     auto [failure, text] = describe_failure(rc, detail, connect_time > 0, os_errno, settings_);
     last_failure_ = failure;
-    return make_error(ErrorKind::unavailable, text);
+    return make_error(pretransfer > 0 ? ErrorKind::internal : ErrorKind::unavailable, text);
   }
   last_failure_ = TransportFailure::none;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);

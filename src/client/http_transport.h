@@ -37,22 +37,33 @@ enum class TransportFailure {
   other,    // reset, closed mid-response, ...
 };
 
-class HttpTransport {
+// What the API client sends requests through: libcurl in the binary, canned answers in unit tests.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Sends one request to `url` (absolute). Any HTTP status is a success here; only a failure to get a
+  // response is an error: of kind `unavailable` when the request certainly did not reach the server (no
+  // connection could be made), of kind `internal` when it may have (the connection broke or timed out
+  // after sending began), so that a create is not repeated blindly. The message says what happened in a
+  // few words ("connection refused", "no connection within 5s (connect timeout)") and never holds a
+  // header value.
+  virtual Result<HttpResponse> perform(const std::string& method, const std::string& url,
+                                       const std::vector<std::string>& headers, const std::string& body) = 0;
+  // How the last perform() failed; `none` after a response. (Canned transports need not say.)
+  virtual TransportFailure last_failure() const { return TransportFailure::other; }
+};
+
+class HttpTransport : public Transport {
  public:
   explicit HttpTransport(const ConnectionSettings& settings);
-  ~HttpTransport();
+  ~HttpTransport() override;
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;
 
-  // Sends one request to `url` (absolute). Any HTTP status is a success here; only a failure to get a
-  // response (refused, reset, timeout, TLS) is an error, of kind `unavailable`, whose message says what
-  // happened in a few words ("connection refused", "no connection within 5s (connect timeout)") and
-  // never contains a header value.
   Result<HttpResponse> perform(const std::string& method, const std::string& url,
-                               const std::vector<std::string>& headers, const std::string& body);
+                               const std::vector<std::string>& headers, const std::string& body) override;
 
-  // How the last perform() failed; `none` after a response.
-  TransportFailure last_failure() const { return last_failure_; }
+  TransportFailure last_failure() const override { return last_failure_; }
 
  private:
   const ConnectionSettings& settings_;

@@ -1,5 +1,6 @@
 // The pacer: a client-side GCRA whose rate and burst come from the server's RateLimit headers and the
-// operator's ceiling, synchronised downward with the server's remaining count, plus AIMD for silent servers.
+// operator's ceiling, synchronised downward with the server's remaining count, plus a sliding window fitted
+// to the refusals of servers that send no headers.
 #include "client/pacer.h"
 
 #include <algorithm>
@@ -71,25 +72,89 @@ Pacer::Pacer(double ceiling_per_second, int concurrency)
     : user_interval_(ceiling_per_second > 0 ? 1.0 / ceiling_per_second : 0),
       margin_(std::max(1, concurrency) + 2.0) {}
 
-double Pacer::interval_locked() const { return std::max({user_interval_, server_interval_, adaptive_interval_}); }
+double Pacer::interval_locked() const { return std::max(user_interval_, server_interval_); }
 
 // Burst tolerance of the client GCRA: the server's burst minus the in-flight margin, but none when the
-// operator's ceiling or a learned (headerless) limit is what binds.
+// operator's ceiling is what binds.
 double Pacer::tolerance_locked(double interval) const {
   if (interval <= 0 || server_interval_ <= 0 || interval > server_interval_) return 0;
   return std::max(0.0, server_burst_ - margin_) * interval;
 }
 
+namespace {
+constexpr double kArrivalSlack = 0.01;  // send times here vs arrival times at the server
+constexpr std::size_t kMaxRecordedSends = 200'000;
+}  // namespace
+
+std::size_t Pacer::sends_since_locked(double from) const {
+  return static_cast<std::size_t>(sends_.end() - std::upper_bound(sends_.begin(), sends_.end(), from));
+}
+
+// Records a send at `at`; when earliest_locked() found a trial slot, this send is that trial.
+void Pacer::record_send_locked(double at) {
+  if (trial_ref_ >= 0) {
+    trial_in_flight_ = true;
+    trial_sent_ = at;
+    trial_length_ = at - trial_ref_ - kArrivalSlack;
+    trial_ref_ = -1;
+  }
+  sends_.insert(std::upper_bound(sends_.begin(), sends_.end(), at), at);
+  const double horizon = std::isfinite(hi_) ? 2 * hi_ + 1 : 3600;
+  while (sends_.size() > kMaxRecordedSends ||
+         (sends_.size() > quota_ + 1 && !sends_.empty() && sends_.front() < at - horizon))
+    sends_.pop_front();
+  const double interval = interval_locked();
+  if (interval > 0) tat_ = std::max(tat_, at) + interval;
+}
+
+void Pacer::forget_send_locked(double at) {
+  auto it = std::lower_bound(sends_.begin(), sends_.end(), at);
+  if (it != sends_.end() && *it == at) sends_.erase(it);
+}
+
+// The earliest time a request may go, and (through trial_ref_) whether it would be a trial of the window.
+// The fitted window: a slot frees when the quota-th most recent send leaves the window. While the window's
+// length is unknown only trials go (one at a time, each 25% later than the last refusal allowed); once it
+// is bracketed, sends wait for the upper bound, and one trial per window tries the middle.
+double Pacer::earliest_locked(double now) {
+  trial_ref_ = -1;
+  double t = std::max(now, pause_until_);
+  if (quota_ > 0 && server_interval_ <= 0) {
+    const auto q = static_cast<std::size_t>(quota_);
+    if (sends_.size() >= q) {
+      const double ref = sends_[sends_.size() - q];
+      const bool bracketed = std::isfinite(hi_);
+      const bool narrow = bracketed && hi_ - lo_ <= std::max(0.01, 0.02 * hi_);
+      const double by_window = bracketed ? ref + hi_ + kArrivalSlack : kUnknown;
+      if (trial_in_flight_ || narrow) {
+        t = std::max(t, by_window);
+      } else {
+        const double length = bracketed ? (lo_ + hi_) / 2 : std::max(lo_ * 1.25, lo_ + 0.02);
+        const double trial_at = ref + length + kArrivalSlack;
+        t = std::max(t, std::min(trial_at, by_window));
+        if (t >= trial_at && t < by_window) trial_ref_ = ref;
+      }
+    }
+  }
+  const double interval = interval_locked();
+  if (interval > 0 && std::isfinite(t)) t = std::max(t, tat_ - tolerance_locked(interval));
+  return t;
+}
+
 double Pacer::reserve(double now) {
   std::lock_guard lock(mu_);
-  double start = std::max(now, pause_until_);
-  recent_sends_.push_back(start);
-  if (recent_sends_.size() > 32) recent_sends_.pop_front();
-  double interval = interval_locked();
-  if (interval <= 0) return start;
-  double send = std::max(start, tat_ - tolerance_locked(interval));
-  tat_ = std::max(tat_, send) + interval;
-  return send;
+  double at = earliest_locked(now);
+  if (!std::isfinite(at)) at = now + 1;  // a probe is out: a schedule cannot wait for its answer
+  record_send_locked(at);
+  return at;
+}
+
+std::optional<double> Pacer::acquire(double now) {
+  std::lock_guard lock(mu_);
+  const double at = earliest_locked(now);
+  if (at > now) return std::isfinite(at) ? at : now + 0.05;
+  record_send_locked(now);
+  return std::nullopt;
 }
 
 void Pacer::observe(double now, std::string_view policy_header, std::string_view ratelimit_header) {
@@ -99,7 +164,8 @@ void Pacer::observe(double now, std::string_view policy_header, std::string_view
   if (info->rate() > 0) {
     server_interval_ = 1.0 / (info->rate() * kServerShare);
     server_burst_ = info->quota;
-    adaptive_interval_ = 0;  // the server says what its limit is: no need to guess
+    quota_ = 0;  // the server says what its limit is: no need to fit one
+    trial_in_flight_ = false;
   }
   double interval = interval_locked();
   if (!info->remaining || interval <= 0) return;
@@ -111,30 +177,59 @@ void Pacer::observe(double now, std::string_view policy_header, std::string_view
   synced_ = true;
 }
 
-void Pacer::on_throttled(double now, double wait, bool described) {
+void Pacer::on_throttled(double now, double wait, bool described, double sent_at) {
   std::lock_guard lock(mu_);
   pause_until_ = std::max(pause_until_, now + wait);
-  if (described || now - last_decrease_ < 1.0) return;  // one decrease per burst of refusals
-  last_decrease_ = now;
-  // No headers: take the rate we were actually sending at and aim at 70% of it.
-  double observed = 0;
-  if (recent_sends_.size() >= 2 && recent_sends_.back() > recent_sends_.front())
-    observed = (recent_sends_.size() - 1) / (recent_sends_.back() - recent_sends_.front());
-  double candidate = observed > 0 ? 1.0 / (observed * 0.7) : 0.1;
-  adaptive_interval_ = std::max(adaptive_interval_ * 1.5, candidate);
+  if (described || wait > 0 || server_interval_ > 0 || sent_at < 0) return;  // the server said how long
+  forget_send_locked(sent_at);
+  if (quota_ <= 0) {
+    // The first refusal: what got through before it is the quota, all of it inside one window.
+    const std::size_t before = sends_.size() - sends_since_locked(sent_at);
+    quota_ = static_cast<double>(std::max<std::size_t>(1, before));
+    lo_ = before ? std::max(0.02, sent_at - sends_.front()) : 0.02;
+    hi_ = kUnknown;
+    first_refused_at_ = sent_at;
+    fit_started_ = now;
+    trial_in_flight_ = false;
+    return;
+  }
+  if (trial_in_flight_ && sent_at == trial_sent_) {
+    lo_ = std::max(lo_, trial_length_);  // the window is longer than that
+    if (std::isfinite(hi_) && lo_ >= hi_) hi_ = kUnknown;
+    trial_in_flight_ = false;
+    return;
+  }
+  if (sent_at < fit_started_) {  // in flight when the fit began
+    if (sent_at < first_refused_at_) quota_ = std::max(1.0, quota_ - 1);
+    return;
+  }
+  quota_ = std::max(1.0, quota_ - 1);  // refused although the fit allowed it: the quota is smaller
 }
 
-void Pacer::on_success() {
+void Pacer::on_success(double sent_at) {
   std::lock_guard lock(mu_);
-  if (adaptive_interval_ <= 0) return;
-  adaptive_interval_ *= 0.995;  // additive-ish recovery: about +0.5% of the rate per success
-  if (adaptive_interval_ < 1e-4) adaptive_interval_ = 0;
+  if (trial_in_flight_ && sent_at == trial_sent_) {
+    hi_ = std::min(hi_, trial_length_);  // a slot had freed: the window is at most that long
+    lo_ = std::min(lo_, hi_);
+    trial_in_flight_ = false;
+  }
+}
+
+void Pacer::on_lost(double sent_at) {
+  std::lock_guard lock(mu_);
+  if (trial_in_flight_ && sent_at == trial_sent_) trial_in_flight_ = false;  // learnt nothing; try again
 }
 
 double Pacer::target_rate() const {
   std::lock_guard lock(mu_);
   double interval = interval_locked();
   return interval > 0 ? 1.0 / interval : 0;
+}
+
+std::optional<Pacer::Window> Pacer::fitted_window() const {
+  std::lock_guard lock(mu_);
+  if (quota_ <= 0) return std::nullopt;
+  return Window{quota_, hi_};
 }
 
 }  // namespace rt::client

@@ -80,3 +80,59 @@ TEST(Delivery, ExecFailureIsReported) {
 }
 
 }  // namespace rt::cli
+
+namespace rt::cli {
+
+TEST(SecretsFile, AnEarlierOutputIsMergedByRepositoryNeverClobbered) {
+  test::TempDir dir;
+  auto path = dir.path() / "tokens.csv";
+  std::ofstream(path) << "api,old-api-secret\nlegacy,kept-secret\n";
+  auto file = SecretsFile::read(path.string(), OutputFormat::csv, false);
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  EXPECT_EQ(file->size(), 2u);
+  file->merge(kSecrets);  // api rotated, web.site new
+  EXPECT_EQ(file->render(), "api,rtkr_one\nlegacy,kept-secret\nweb.site,rtkr_two\n");
+  EXPECT_TRUE(file->has(kSecrets[1]));
+}
+
+TEST(SecretsFile, JsonAndEnvOutputsAreReadBack) {
+  test::TempDir dir;
+  for (auto format : {OutputFormat::json, OutputFormat::env}) {
+    auto path = dir.path() / "out";
+    std::ofstream(path) << render_secrets({kSecrets[0]}, format);
+    auto file = SecretsFile::read(path.string(), format, false);
+    ASSERT_TRUE(file.ok()) << file.error().message;
+    file->merge({kSecrets[1]});
+    EXPECT_EQ(file->render(), render_secrets(kSecrets, format));
+  }
+}
+
+TEST(SecretsFile, AnUnrelatedFileIsRefusedUnlessForced) {
+  test::TempDir dir;
+  auto path = dir.path() / "notes.txt";
+  std::ofstream(path) << "remember the milk\n";
+  for (auto format : {OutputFormat::csv, OutputFormat::json, OutputFormat::env}) {
+    auto file = SecretsFile::read(path.string(), format, false);
+    ASSERT_FALSE(file.ok());
+    EXPECT_EQ(file.error().kind, ErrorKind::conflict);
+    EXPECT_NE(file.error().message.find("--force"), std::string::npos) << file.error().message;
+    auto forced = SecretsFile::read(path.string(), format, true);
+    ASSERT_TRUE(forced.ok());
+    EXPECT_EQ(forced->size(), 0u);
+  }
+  auto csv_as_json = SecretsFile::read(path.string(), OutputFormat::json, false);  // another format
+  EXPECT_FALSE(csv_as_json.ok());
+  EXPECT_TRUE(SecretsFile::read((dir.path() / "missing").string(), OutputFormat::csv, false).ok());
+}
+
+TEST(SecretsFile, TheOutputFolderIsCheckedBeforeAnythingIsCreated) {
+  test::TempDir dir;
+  EXPECT_TRUE(check_output_writable((dir.path() / "tokens.csv").string()).ok());
+  auto missing = check_output_writable((dir.path() / "no" / "tokens.csv").string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("does not exist"), std::string::npos);
+  EXPECT_FALSE(check_output_writable(dir.path().string()).ok());  // a folder
+  EXPECT_TRUE(check_output_writable("tokens.csv").ok());           // the current folder
+}
+
+}  // namespace rt::cli
