@@ -12,7 +12,7 @@
 
 namespace rt::server {
 
-enum class Method { get, post, put, del, other };
+enum class Method { get, post, put, del, patch, other };
 std::string_view method_name(Method m);
 
 struct ApiRequest {

@@ -1,6 +1,8 @@
 // The route table of repotokensd: every v3 operation of API.md, the legacy /2.0 coverage calls, the
-// repotokens extensions, and the unauthenticated health, version and metrics endpoints.
+// repotokens extensions, the unauthenticated health, version and metrics endpoints, and a 501 for every
+// other operation of Codacy's document.
 #include "core/metrics.h"
+#include "server/codacy_operations.h"
 #include "server/handlers.h"
 #include "server/router.h"
 #include "server/version.h"
@@ -25,6 +27,26 @@ ApiResponse handle_metrics(const ApiRequest&) {
   r.content_type = "text/plain; version=0.0.4";
   return r;
 }
+
+namespace {
+
+constexpr CodacyOperation kCodacyOperations[] = {
+#include "server/codacy_operations.inc"
+};
+
+// Last, after every served route: each Codacy operation no served route is named after answers 501, so a
+// client can tell "unsupported here" from "no such thing" (404). Served routes, added first, win.
+void add_codacy_not_implemented(Router& r) {
+  for (const CodacyOperation& op : codacy_operations()) {
+    bool served = false;
+    for (const Route& route : r.routes()) served = served || std::string_view(route.name) == op.operation_id;
+    if (!served) r.add_not_implemented(op.method, std::string("/api/v3") + op.path, op.operation_id);
+  }
+}
+
+}  // namespace
+
+std::span<const CodacyOperation> codacy_operations() { return kCodacyOperations; }
 
 Router make_router() {
   using M = Method;
@@ -80,6 +102,8 @@ Router make_router() {
 
   r.add(M::post, v3 + "/admin/users", "createUser", create_user);
   r.add(M::post, v3 + "/admin/users/{userId}/tokens", "issueUserToken", issue_user_token);
+
+  add_codacy_not_implemented(r);
   return r;
 }
 

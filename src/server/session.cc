@@ -46,6 +46,7 @@ Method method_of(http::verb v) {
     case http::verb::post: return Method::post;
     case http::verb::put: return Method::put;
     case http::verb::delete_: return Method::del;
+    case http::verb::patch: return Method::patch;
     default: return Method::other;
   }
 }
@@ -117,6 +118,8 @@ asio::awaitable<ApiResponse> dispatch(ServerContext& ctx, Request& req, const st
   }
   const Route& route = *match.route;
   out.route = route.name;
+  if (route.not_implemented)  // a Codacy operation we do not serve: "unsupported here", not "no such thing"
+    co_return error_response(501, "NotImplemented", std::string("repotokensd does not serve ") + route.name);
   if (route.loop) co_return route.loop(api);
   api.credentials.api_token = header(req, "api-token", "api_token");
   api.credentials.project_token = header(req, "project-token", "project_token");
