@@ -190,8 +190,11 @@ TEST_F(BadInput, EncodedSlashesAndDotDotNeverReachAnotherRepository) {
       EXPECT_TRUE(j.is_object() && j["error"].is_string() && j["message"].is_string()) << p + suffix << ": " << r.body;
       r = http.post(p + "/tokens", nlohmann::json::object(), {api_token(alice.token)});
       EXPECT_TRUE(r.status == 404 || r.status == 400) << "POST " << p << "/tokens -> " << r.status << " " << r.body;
+      // An encoded slash keeps ".../gh/other%2F..." one segment: an organization's path, whose DELETE is
+      // Codacy's deleteOrganization, which we do not serve (501).
       r = http.del(p, {api_token(alice.token)});
-      EXPECT_TRUE(r.status == 404 || r.status == 400 || r.status == 405) << "DELETE " << p << " -> " << r.status;
+      EXPECT_TRUE(r.status == 404 || r.status == 400 || r.status == 405 || r.status == 501)
+          << "DELETE " << p << " -> " << r.status;
     }
   }
   EXPECT_EQ(counts(), before);
