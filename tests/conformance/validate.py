@@ -3,8 +3,9 @@
 # operation's responses in Codacy's OpenAPI document (spec/codacy/codacy-openapi.yaml) by Debian's
 # python3-jsonschema. Exchanges come as JSON lines from the integration tests' HTTP client and from the
 # generated-client test (tests/support/exchange_capture.h says what a line holds).
-#   validate.py DIR [DIR...]  -> 0 all conform, 1 first mismatch (named: test, operation, status, JSON
-#                                path), 77 nothing was captured (no test ran: reported skipped)
+#   validate.py [--all] DIR [DIR...]  -> 0 all conform, 1 first mismatch (named: test, operation, status,
+#                                JSON path), 77 nothing was captured (no test ran: reported skipped)
+#   --all: go on after a mismatch and list each distinct one once (for fixing many at a time)
 import json
 import pathlib
 import sys
@@ -132,22 +133,33 @@ def exchanges(dirs):
 
 
 def main(argv):
+    keep_going = argv[:1] == ["--all"]
+    argv = argv[1:] if keep_going else argv
     if not argv:
-        print("usage: validate.py CAPTURE_DIR [CAPTURE_DIR...]", file=sys.stderr)
+        print("usage: validate.py [--all] CAPTURE_DIR [CAPTURE_DIR...]", file=sys.stderr)
         return 2
     spec = Spec()
-    seen, checked, ops = 0, 0, {}
+    seen, checked, ops, distinct = 0, 0, {}, set()
     for where, ex in exchanges(argv):
         seen += 1
         try:
             op_id = spec.check(ex)
         except Mismatch as m:
+            key = (ex["method"], str(m).split(": ", 1)[0].split(" (")[0], str(m).split("): ", 1)[-1])
+            if key in distinct:
+                continue
+            distinct.add(key)
             print(f"conformance: {ex.get('test', '?')} ({where}): {m}", file=sys.stderr)
             print(f"conformance: response body: {ex.get('body', '')[:400]}", file=sys.stderr)
-            return 1
+            if not keep_going:
+                return 1
+            continue
         if op_id:
             checked += 1
             ops[op_id] = ops.get(op_id, 0) + 1
+    if distinct:
+        print(f"conformance: {len(distinct)} distinct mismatches", file=sys.stderr)
+        return 1
     if seen == 0:
         print("conformance: no exchanges were captured (did no integration test run?): skipped")
         return 77

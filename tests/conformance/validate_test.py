@@ -106,6 +106,10 @@ class Validator(unittest.TestCase):
             self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
             self.assertIn("T.t (1.jsonl:2): getVersion (GET /api/v3/version)", run.stderr)
             self.assertNotIn("getUser", run.stderr)  # stopped at the first mismatch
+            run = subprocess.run([sys.executable, str(script), "--all", d], capture_output=True, text=True)
+            self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+            self.assertIn("getUser (GET /api/v3/user)", run.stderr)
+            self.assertIn("2 distinct mismatches", run.stderr)
             (pathlib.Path(d) / "1.jsonl").write_text(json.dumps(lines[0]) + "\n")
             run = subprocess.run([sys.executable, str(script), d], capture_output=True, text=True)
             self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
