@@ -8,6 +8,7 @@
 #   --all: go on after a mismatch and list each distinct one once (for fixing many at a time)
 import json
 import pathlib
+import re
 import sys
 import urllib.parse
 
@@ -31,8 +32,34 @@ ERROR_RESPONSES = {400: "BadRequest", 401: "Unauthorized", 402: "PaymentRequired
                    501: "NotImplemented", 502: "BadGateway"}
 
 
+# The few places where API.md deliberately differs from Codacy's document: (operationId, JSON path with
+# list indexes as [*], the required property left out) -> why. Nothing else is excused.
+DEVIATIONS = {
+    ("getUserApiTokens", "$.data[*]", "token"): "API.md: token lists never carry the secret",
+    ("listRepositoryApiTokens", "$.data[*]", "token"): "API.md: token lists never carry the secret",
+}
+
+
 class Mismatch(Exception):
-    pass
+    def __init__(self, text, key=None):
+        super().__init__(text)
+        self.key = key or text  # what --all counts as one distinct mismatch
+
+
+def excused(op_id, error):
+    if error.validator != "required" or not isinstance(error.instance, dict):
+        return False
+    pattern = "".join("[*]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    missing = [name for name in error.validator_value if name not in error.instance]
+    return all((op_id, "$" + pattern, name) in DEVIATIONS for name in missing)
+
+
+def describe(error):
+    # jsonschema's message quotes the whole failing value, which may be a page of data: keep it short.
+    if len(error.message) <= 160:
+        return error.message
+    value = json.dumps(error.instance)
+    return f"{value[:80]}... fails {error.validator} {json.dumps(error.validator_value)[:80]}"
 
 
 def json_path(error):
@@ -114,13 +141,15 @@ class Spec:
                 value = json.loads(body)
             except ValueError:
                 raise Mismatch(f"status {status} must carry JSON ({chosen}); the body is not JSON: {body[:120]!r}")
-            errors = sorted(self.validator(media["schema"]).iter_errors(value),
+            errors = sorted((e for e in self.validator(media["schema"]).iter_errors(value) if not excused(op_id, e)),
                             key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
             if errors:
                 e = errors[0]
-                raise Mismatch(f"status {status} ({chosen}): at {json_path(e)}: {e.message}")
+                pattern = re.sub(r"\[\d+\]", "[*]", json_path(e))
+                raise Mismatch(f"status {status} ({chosen}): at {json_path(e)}: {describe(e)}",
+                               key=(status, pattern, e.validator, str(e.validator_value)[:80]))
         except Mismatch as m:
-            raise Mismatch(f"{op_id} ({exchange['method']} {exchange['target']}): {m}") from None
+            raise Mismatch(f"{op_id} ({exchange['method']} {exchange['target']}): {m}", key=(op_id, m.key)) from None
         return op_id
 
 
@@ -145,10 +174,9 @@ def main(argv):
         try:
             op_id = spec.check(ex)
         except Mismatch as m:
-            key = (ex["method"], str(m).split(": ", 1)[0].split(" (")[0], str(m).split("): ", 1)[-1])
-            if key in distinct:
+            if m.key in distinct:
                 continue
-            distinct.add(key)
+            distinct.add(m.key)
             print(f"conformance: {ex.get('test', '?')} ({where}): {m}", file=sys.stderr)
             print(f"conformance: response body: {ex.get('body', '')[:400]}", file=sys.stderr)
             if not keep_going:
