@@ -114,6 +114,12 @@ void Router::add_legacy(Method method, std::string_view pattern, const char* nam
   route.legacy = true;
 }
 
+void Router::add_public_read(Method method, std::string_view pattern, const char* name, ServiceHandler handler,
+                             MemoryHandler memory) {
+  add(method, pattern, name, handler, memory);
+  routes_.back().anonymous = true;
+}
+
 RouteMatch Router::match(Method method, std::string_view path, std::vector<std::string>& params) const {
   // Reused per thread: the decoded segments of the current path.
   thread_local std::vector<std::string> segments;

@@ -89,7 +89,7 @@ ApiResponse refusal(ServerContext& ctx, const Admission& admission, bool legacy 
 // Admission (unless the loop already admitted the request) and the operation, on the blocking pool.
 ApiResponse run_service(ServerContext& ctx, const Route& route, const ApiRequest& req, Outcome& out,
                         std::optional<Admission> admitted) {
-  Admission admission = admitted ? std::move(*admitted) : ctx.service.admit(req.credentials);
+  Admission admission = admitted ? std::move(*admitted) : ctx.service.admit(req.credentials, route.anonymous);
   if (!admission.principal) return refusal(ctx, admission, route.legacy);
   out.principal = admission.principal->describe();
   return finish(admission, route.service(ctx.service, *admission.principal, req));
@@ -149,6 +149,7 @@ Response to_http(ApiResponse&& r, unsigned version, bool keep_alive) {
     res.set("RateLimit", r.ratelimit);
   }
   if (r.retry_after) res.set(http::field::retry_after, std::to_string(*r.retry_after));
+  for (const auto& [name, value] : r.headers) res.set(name, value);
   res.keep_alive(keep_alive);
   res.body() = std::move(r.body);
   res.prepare_payload();
