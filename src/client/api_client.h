@@ -75,7 +75,7 @@ struct CoverageUploadInfo {
   std::optional<UnixTime> at;
 };
 
-// The uploads of a listCoverageReports answer, repotokensd's ({"data": [...]}) or Codacy's
+// The uploads of repotokensd's upload log ({"data": [...]}) or of Codacy's listCoverageReports
 // ({"data": {"hasCoverageOverview", "lastReports": [...]}}), at most `limit`. `internal` for any other shape.
 Result<std::vector<CoverageUploadInfo>> parse_coverage_reports(const std::string& body, int limit);
 
@@ -129,7 +129,8 @@ class ApiClient {
   // True when the last failed call may have been carried out by the server (see create_repository_token).
   bool uncertain() const { return uncertain_; }
 
-  // listCoverageReports: the repository's most recent coverage uploads (at most `limit`), newest first.
+  // The repository's most recent coverage uploads (at most `limit`), newest first: repotokensd's upload log
+  // (GET .../coverage/uploads), or, from a server without it (Codacy), listCoverageReports.
   Result<std::vector<CoverageUploadInfo>> list_coverage_reports(const std::string& provider, const std::string& org,
                                                                 const std::string& repo, int limit);
 

@@ -6,13 +6,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "service/service.h"
 
 namespace rt::server {
 
-enum class Method { get, post, put, del, other };
+enum class Method { get, post, put, del, patch, other };
 std::string_view method_name(Method m);
 
 struct ApiRequest {
@@ -33,6 +34,8 @@ struct ApiResponse {
   std::string ratelimit_policy;
   std::string ratelimit;
   std::optional<long> retry_after;   // seconds, on refusals
+  // Further headers of the answer, e.g. `Link` with the next page of a list that has no envelope.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // Maps an error kind to its HTTP status (throttled -> 429; the dispatcher may answer 503 instead).

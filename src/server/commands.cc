@@ -12,6 +12,7 @@
 
 #include "ratelimit/gcra.h"
 #include "ratelimit/redis_limiter.h"
+#include "server/compatibility.h"
 #include "server/key_file.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -197,6 +198,12 @@ int run_copy(const AdminConfig& config) {
     return fail(report.error().message);
   }
   print_copy_report(*report, *key);
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+int run_routes(bool markdown) {
+  std::string text = render_routes(make_router(), markdown ? RoutesFormat::markdown : RoutesFormat::tsv);
+  std::fwrite(text.data(), 1, text.size(), stdout);
   return std::fflush(stdout) == 0 ? 0 : 1;
 }
 

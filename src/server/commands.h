@@ -11,5 +11,7 @@ int run_create_user(const AdminConfig& config);
 int run_migrate(const AdminConfig& config);
 int run_check(const AdminConfig& config);
 int run_copy(const AdminConfig& config);
+// Prints the route table against Codacy's operations (server/compatibility.h) on stdout.
+int run_routes(bool markdown);
 
 }  // namespace rt::server

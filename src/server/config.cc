@@ -221,6 +221,11 @@ std::optional<int> parse_command_line(int argc, char** argv, Invocation& out) {
       "--secret-file", admin.secret_file,
       "the PostgreSQL nodes' key file: checked against <sqlite path>.key, or created from it when missing");
 
+  std::string routes_format = "tsv";
+  CLI::App* routes = app.add_subcommand("routes", "print the route table: every Codacy operation served, partly served or 501");
+  routes->add_option("--format", routes_format, "tsv or markdown (docs/compatibility.md's tables)")
+      ->check(CLI::IsMember({"tsv", "markdown"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -229,6 +234,11 @@ std::optional<int> parse_command_line(int argc, char** argv, Invocation& out) {
     return 2;
   }
 
+  if (routes->parsed()) {
+    out.command = Command::routes;
+    out.routes_markdown = routes_format == "markdown";
+    return std::nullopt;
+  }
   if (!serve->parsed()) {
     out.command = create->parsed()    ? Command::create_user
                   : migrate->parsed() ? Command::migrate

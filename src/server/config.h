@@ -45,12 +45,13 @@ struct AdminConfig {
   std::string from, to;  // admin copy
 };
 
-enum class Command { serve, create_user, migrate, check, copy };
+enum class Command { serve, create_user, migrate, check, copy, routes };
 
 struct Invocation {
   Command command = Command::serve;
   ServeConfig serve;
   AdminConfig admin;
+  bool routes_markdown = false;  // routes: --format markdown (else tsv)
 };
 
 // Parses argv (and, for serve, the environment and the TOML file). Returns nullopt when the process

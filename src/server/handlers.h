@@ -27,6 +27,8 @@ ApiResponse list_organizations(Service&, const Principal&, const ApiRequest&);
 ApiResponse get_organization(Service&, const Principal&, const ApiRequest&);
 ApiResponse add_organization(Service&, const Principal&, const ApiRequest&);
 ApiResponse list_people(Service&, const Principal&, const ApiRequest&);
+ApiResponse add_people(Service&, const Principal&, const ApiRequest&);
+ApiResponse remove_people(Service&, const Principal&, const ApiRequest&);
 ApiResponse set_member_role(Service&, const Principal&, const ApiRequest&);
 ApiResponse remove_member(Service&, const Principal&, const ApiRequest&);
 ApiResponse get_token_policy(Service&, const Principal&, const ApiRequest&);
@@ -53,8 +55,11 @@ ApiResponse upload_coverage_by_name(Service&, const Principal&, const ApiRequest
 ApiResponse final_coverage_by_name(Service&, const Principal&, const ApiRequest&);
 ApiResponse upload_coverage_without_provider(Service&, const Principal&, const ApiRequest&);
 ApiResponse final_coverage_without_provider(Service&, const Principal&, const ApiRequest&);
-ApiResponse list_coverage_reports(Service&, const Principal&, const ApiRequest&);
-ApiResponse get_commit_coverage(Service&, const Principal&, const ApiRequest&);
+ApiResponse list_coverage_reports(Service&, const Principal&, const ApiRequest&);  // Codacy's shape
+ApiResponse list_coverage_uploads(Service&, const Principal&, const ApiRequest&);  // our upload log
+ApiResponse get_commit_coverage(Service&, const Principal&, const ApiRequest&);    // our per-file summary
+ApiResponse get_commit(Service&, const Principal&, const ApiRequest&);             // Codacy's getCommit
+ApiResponse get_repository_with_analysis(Service&, const Principal&, const ApiRequest&);
 
 // Instance administration (handlers_admin.cc).
 ApiResponse create_user(Service&, const Principal&, const ApiRequest&);

@@ -1,6 +1,7 @@
 // Handlers for coverage: the legacy /2.0 upload and final-notification calls (legacy `{"error": text}`
-// bodies, `{"success": text}` answers, as the coverage reporters expect), listCoverageReports and the commit
-// coverage summary (a repotokens extension, docs/coverage.md).
+// bodies, `{"success": text}` answers, as the coverage reporters expect); Codacy's read-back
+// (listCoverageReports, getCommit, getRepositoryWithAnalysis) and our extensions, the upload log and the
+// commit coverage summary (docs/coverage.md).
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -84,6 +85,30 @@ json commit_coverage_json(const CommitCoverage& c) {
           {"coverableLines", c.coverable}, {"reports", std::move(reports)}, {"files", std::move(files)}};
 }
 
+// Codacy's CoverageReport status for one of our uploads: a final report is Processed; a partial one
+// still waits for its coverageFinal, which Codacy calls MissingFinal. (Refused uploads are not listed.)
+std::string_view codacy_report_status(CoverageStatus s) {
+  return s == CoverageStatus::final ? "Processed" : "MissingFinal";
+}
+
+json codacy_report_json(const CoverageUpload& u) {
+  return {{"targetCommitSha", u.commit},
+          {"language", u.language},
+          {"createdAt", format_rfc3339(u.at)},
+          {"status", codacy_report_status(u.status)}};
+}
+
+// Codacy's Commit: repotokensd sees no git history, so the author, message and parents are unknown ("" and
+// none) and the timestamp is when the commit's first report arrived (docs/compatibility-notes.md).
+json codacy_commit_json(const CommitCoverage& c) {
+  return {{"sha", c.commit},
+          {"id", c.id},
+          {"commitTimestamp", format_rfc3339(c.first_seen)},
+          {"authorName", ""},
+          {"authorEmail", ""},
+          {"message", ""}};
+}
+
 }  // namespace
 
 ApiResponse legacy_error_response(const Error& error) {
@@ -115,13 +140,54 @@ ApiResponse final_coverage_without_provider(Service& s, const Principal& p, cons
 }
 
 ApiResponse list_coverage_reports(Service& service, const Principal& p, const ApiRequest& req) {
-  auto uploads = service.list_coverage_reports(p, repo_ref(req), query_param(req.query, "limit"));
+  auto view = service.coverage_status(p, repo_ref(req), query_param(req.query, "limit"));
+  if (!view) return failure(view);
+  json reports = json::array();
+  for (const auto& u : view->uploads) reports.push_back(codacy_report_json(u));
+  return data_response(200, json{{"hasCoverageOverview", view->has_coverage}, {"lastReports", std::move(reports)}});
+}
+
+ApiResponse list_coverage_uploads(Service& service, const Principal& p, const ApiRequest& req) {
+  auto page = page_request(req);
+  if (!page) return failure(page);
+  auto uploads = service.list_coverage_uploads(p, repo_ref(req), *page);
   if (!uploads) return failure(uploads);
   json items = json::array();
-  for (const auto& u : *uploads) items.push_back(upload_json(u));
-  const auto count = static_cast<std::int64_t>(uploads->size());
-  auto limit = query_param(req.query, "limit");
-  return list_response(std::move(items), std::nullopt, limit ? std::stoi(*limit) : 100, count);
+  for (const auto& u : uploads->items) items.push_back(upload_json(u));
+  return list_response(std::move(items), uploads->cursor, uploads->limit, uploads->total);
+}
+
+// CommitWithAnalysis, bare as Codacy's document has it. Coverage counts the commit's final reports only;
+// the delta needs the parent commit, which repotokensd does not know, so it is left out.
+ApiResponse get_commit(Service& service, const Principal& p, const ApiRequest& req) {
+  auto c = service.commit_coverage(p, repo_ref(req), req.params.at(3));
+  if (!c) return failure(c);
+  json coverage = json::object();
+  if (c->processed.reports > 0)
+    coverage["totalCoveragePercentage"] = percent_json(c->processed.covered, c->processed.coverable);
+  return bare_response(200, json{{"commit", codacy_commit_json(*c)},
+                                 {"coverage", std::move(coverage)},
+                                 {"meta", {{"analyzable", false}, {"reason", "repotokensd stores coverage reports "
+                                                                             "and does not analyse code"}}}});
+}
+
+ApiResponse get_repository_with_analysis(Service& service, const Principal& p, const ApiRequest& req) {
+  auto r = service.repository_coverage(p, repo_ref(req));
+  if (!r) return failure(r);
+  json data = {{"repository", repository_json(r->repository.repository, r->repository.permission)}};
+  json coverage = json::object();
+  if (r->latest && r->latest->processed.reports > 0) {
+    const ProcessedCoverage& c = r->latest->processed;
+    const double pct = coverage_percent(c.covered, c.coverable);
+    coverage = {{"filesUncovered", c.uncovered_files},
+                {"coveragePercentage", static_cast<std::int64_t>(pct)},
+                {"coveragePercentageWithDecimals", pct},
+                {"numberTotalFiles", c.files},
+                {"numberCoveredLines", c.covered},
+                {"numberCoverableLines", c.coverable}};
+  }
+  data["coverage"] = std::move(coverage);
+  return data_response(200, std::move(data));
 }
 
 ApiResponse get_commit_coverage(Service& service, const Principal& p, const ApiRequest& req) {

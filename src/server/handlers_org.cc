@@ -13,8 +13,12 @@ ApiResponse get_organization(Service& service, const Principal& p, const ApiRequ
   if (!m) return failure(m);
   // An instance admin who is not a member still has every right on it: reported as admin.
   OrgRole role = m->role.value_or(OrgRole::admin);
+  // Codacy requires the two last fields; repotokensd analyses nothing and bills nothing: only admins
+  // configure a repository here, and there are no product subscriptions (docs/compatibility-notes.md).
   json data = {{"organization", organization_json(m->organization)},
-               {"membership", {{"userRole", org_role_name(role)}}}};
+               {"membership", {{"userRole", org_role_name(role)}}},
+               {"analysisConfigurationMinimumPermission", "admin"},
+               {"subscriptions", json::array()}};
   return data_response(200, data);
 }
 
@@ -36,7 +40,9 @@ ApiResponse add_organization(Service& service, const Principal& p, const ApiRequ
   add.type = std::move(*type);
   auto org = service.add_organization(p, add);
   if (!org) return failure(org);
-  return data_response(201, organization_json(*org, OrgRole::admin, true));
+  // Codacy's AddOrganizationResponse: bare, status 200.
+  return bare_response(200, json{{"organization", organization_json(*org, OrgRole::admin, true)},
+                                 {"warnings", json::array()}});
 }
 
 ApiResponse list_people(Service& service, const Principal& p, const ApiRequest& req) {
@@ -45,6 +51,32 @@ ApiResponse list_people(Service& service, const Principal& p, const ApiRequest& 
   auto people = service.list_people(p, org_ref(req), query_param(req.query, "search").value_or(""), *page);
   if (!people) return failure(people);
   return render_page(*people, member_json);
+}
+
+ApiResponse add_people(Service& service, const Principal& p, const ApiRequest& req) {
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return error_response(make_error(ErrorKind::invalid, "the request body is not valid JSON"));
+  auto emails = email_list(body, "the request body");
+  if (!emails) return failure(emails);
+  auto done = service.add_people(p, org_ref(req), *emails);
+  if (!done) return failure(done);
+  return no_content();
+}
+
+ApiResponse remove_people(Service& service, const Principal& p, const ApiRequest& req) {
+  auto body = parse_body(req.body, true);
+  if (!body) return failure(body);
+  auto it = body->find("emails");
+  if (it == body->end())
+    return error_response(make_error(ErrorKind::invalid, "field 'emails' is required (an array of e-mail addresses)"));
+  auto emails = email_list(*it, "field 'emails'");
+  if (!emails) return failure(emails);
+  auto outcome = service.remove_people(p, org_ref(req), *emails);
+  if (!outcome) return failure(outcome);
+  json success = json::array(), failed = json::array();
+  for (const auto& email : outcome->removed) success.push_back({{"email", email}});
+  for (const auto& [email, why] : outcome->failed) failed.push_back({{"email", email}, {"error", why}});
+  return bare_response(200, json{{"success", std::move(success)}, {"failed", std::move(failed)}});
 }
 
 ApiResponse set_member_role(Service& service, const Principal& p, const ApiRequest& req) {
@@ -105,7 +137,14 @@ ApiResponse list_audit(Service& service, const Principal& p, const ApiRequest& r
   if (!page) return failure(page);
   auto events = service.list_audit(p, org_ref(req), query_param(req.query, "from"), query_param(req.query, "to"), *page);
   if (!events) return failure(events);
-  return render_page(*events, audit_json);
+  // Codacy's answer is a bare array: the next page is announced in a Link header (RFC 8288), and the
+  // count over all pages in X-Total-Count.
+  json items = json::array();
+  for (const auto& e : events->items) items.push_back(audit_json(e));
+  ApiResponse r = bare_response(200, items);
+  if (events->cursor) r.headers.emplace_back("Link", next_page_link(req, *events->cursor));
+  r.headers.emplace_back("X-Total-Count", std::to_string(events->total));
+  return r;
 }
 
 }  // namespace rt::server

@@ -59,7 +59,7 @@ ApiResponse add_repository(Service& service, const Principal& p, const ApiReques
   }
   auto repo = service.add_repository(p, add);
   if (!repo) return failure(repo);
-  return repository_response(201, *repo);
+  return repository_response(200, *repo, std::nullopt, false);  // Codacy: 200 and a bare Repository
 }
 
 ApiResponse delete_repository(Service& service, const Principal& p, const ApiRequest& req) {

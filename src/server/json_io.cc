@@ -3,6 +3,7 @@
 #include "server/router.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -10,12 +11,16 @@
 
 namespace rt::server {
 
+// Codacy requires mainEmail, otherEmails and isActive: a user without an address has "" and no other
+// addresses, and every user is active (repotokensd has no deactivated users).
 json user_json(const User& u) {
-  json j = {{"id", u.id}, {"name", u.name}};
-  if (u.email) j["mainEmail"] = *u.email;
-  j["isAdmin"] = u.is_admin;
-  j["created"] = format_rfc3339(u.created_at);
-  return j;
+  return {{"id", u.id},
+          {"name", u.name},
+          {"mainEmail", u.email.value_or("")},
+          {"otherEmails", json::array()},
+          {"isAdmin", u.is_admin},
+          {"isActive", true},
+          {"created", format_rfc3339(u.created_at)}};
 }
 
 json organization_json(const Organization& o, std::optional<OrgRole> role, bool member) {
@@ -24,7 +29,11 @@ json organization_json(const Organization& o, std::optional<OrgRole> role, bool 
             {"name", o.name},
             {"provider", provider_code(o.provider)},
             {"type", org_type_name(o.type)},
-            {"created", format_rfc3339(o.created_at)}};
+            {"created", format_rfc3339(o.created_at)},
+            // No provider sign-in, no DAST, no SCA in repotokensd (docs/compatibility-notes.md).
+            {"singleProviderLogin", false},
+            {"hasDastAccess", false},
+            {"hasScaEnabled", false}};
   if (member) j["joinStatus"] = "member";
   if (role) j["userRole"] = org_role_name(*role);
   return j;
@@ -100,10 +109,10 @@ json repository_json(const Repository& r, std::optional<Permission> permission) 
   return json::parse(repository_json_text(r, permission));  // one renderer: the text one
 }
 
-ApiResponse repository_response(int status, const Repository& r, std::optional<Permission> permission) {
+ApiResponse repository_response(int status, const Repository& r, std::optional<Permission> permission, bool wrapped) {
   ApiResponse resp;
   resp.status = status;
-  resp.body = "{\"data\":" + repository_json_text(r, permission) + "}";
+  resp.body = wrapped ? "{\"data\":" + repository_json_text(r, permission) + "}" : repository_json_text(r, permission);
   return resp;
 }
 
@@ -135,19 +144,39 @@ json issued_repository_token_json(const IssuedRepositoryToken& t) {
           {"expiresAt", format_rfc3339(t.token.expires_at)}};
 }
 
+// Codacy's Person, plus our `role`. Every member can be removed (repotokensd has no provider-managed
+// memberships); `email` is Codacy's deprecated single address, `emails` its list.
 json member_json(const Member& m) {
-  json j = {{"userId", m.user.id}, {"name", m.user.name}};
-  if (m.user.email) j["email"] = *m.user.email;
-  j["role"] = org_role_name(m.role);
-  return j;
+  json emails = json::array();
+  if (m.user.email) emails.push_back(*m.user.email);
+  return {{"userId", m.user.id},
+          {"name", m.user.name},
+          {"email", m.user.email.value_or("")},
+          {"emails", std::move(emails)},
+          {"canBeRemoved", true},
+          {"role", org_role_name(m.role)}};
 }
 
-json audit_json(const AuditEvent& e) {
-  json j = {{"id", e.id}, {"timestamp", format_rfc3339(e.at)}, {"actor", e.actor}};
-  if (e.actor_user_id) j["actorUserId"] = *e.actor_user_id;
-  j["action"] = e.action;
-  j["target"] = e.target;
-  if (!e.details.empty()) j["details"] = e.details;
+namespace {
+std::string_view audit_role_name(OrgRole r) { return r == OrgRole::admin ? "organizationAdmin" : "organizationMember"; }
+}  // namespace
+
+// Codacy's AuditLog. Only what happened is logged (in the transaction that did it), so `result` is always
+// "succeed"; every change arrives through the API. `id`, `actorName` and `target` are ours.
+json audit_json(const AuditEntry& entry) {
+  const AuditEvent& e = entry.event;
+  json actor = {{"email", entry.actor_email}};
+  if (entry.actor_role) actor["role"] = audit_role_name(*entry.actor_role);
+  json j = {{"id", e.id},
+            {"actor", std::move(actor)},
+            {"actorName", e.actor},
+            {"action", e.action},
+            {"result", "succeed"},
+            {"timestamp", format_rfc3339(e.at)},
+            {"source", "API"},
+            {"description", e.details.empty() ? e.target : e.target + ": " + e.details},
+            {"target", e.target}};
+  if (!entry.repository.empty()) j["repositoryName"] = entry.repository;
   return j;
 }
 
@@ -284,6 +313,38 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     return value;
   }
   return std::nullopt;
+}
+
+std::string next_page_link(const ApiRequest& req, const std::string& cursor) {
+  std::string query;
+  std::string_view rest = req.query;
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty() || pair == "cursor" || pair.starts_with("cursor=")) continue;
+    query.append(pair).push_back('&');
+  }
+  query += "cursor=";
+  for (unsigned char c : cursor) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') query.push_back(static_cast<char>(c));
+    else query += fmt::format("%{:02X}", c);
+  }
+  return fmt::format("<{}?{}>; rel=\"next\"", req.path, query);
+}
+
+Result<std::vector<std::string>> email_list(const json& value, const char* field) {
+  auto wrong = [&] {
+    return make_error(ErrorKind::invalid, fmt::format("{} must be a JSON array of e-mail addresses (strings), such as "
+                                                      "[\"ada@example.com\"]", field));
+  };
+  if (!value.is_array()) return wrong();
+  std::vector<std::string> out;
+  for (const json& item : value) {
+    if (!item.is_string()) return wrong();
+    out.push_back(item.get<std::string>());
+  }
+  return out;
 }
 
 Result<PageRequest> page_request(const ApiRequest& req) {

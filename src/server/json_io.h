@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/api.h"
 
@@ -18,15 +19,17 @@ using nlohmann::json;
 json user_json(const User& u);
 json organization_json(const Organization& o, std::optional<OrgRole> role = std::nullopt, bool member = false);
 json repository_json(const Repository& r, std::optional<Permission> permission = std::nullopt);
-// The same shape as text, and `{"data": <repository>}` as a response, without building a json object.
+// The same shape as text, and `{"data": <repository>}` (or the bare repository, unless `wrapped`) as a
+// response, without building a json object.
 std::string repository_json_text(const Repository& r, std::optional<Permission> permission = std::nullopt);
-ApiResponse repository_response(int status, const Repository& r, std::optional<Permission> permission = std::nullopt);
+ApiResponse repository_response(int status, const Repository& r, std::optional<Permission> permission = std::nullopt,
+                                bool wrapped = true);
 json account_token_json(const AccountToken& t);                      // listing: never a secret
 json issued_account_token_json(const IssuedAccountToken& t);         // {"id","token","expiresAt"?}
 json repository_token_json(const RepositoryToken& t);                // listing: never a secret
 json issued_repository_token_json(const IssuedRepositoryToken& t);   // {"id","token","name","createdAt","expiresAt"}
-json member_json(const Member& m);
-json audit_json(const AuditEvent& e);
+json member_json(const Member& m);      // Codacy's Person, plus "role"
+json audit_json(const AuditEntry& e);  // Codacy's AuditLog, plus "id", "actorName", "target"
 json policy_json(const TokenPolicy& p);
 
 // {"data": value} with the status.
@@ -45,6 +48,14 @@ Result<std::optional<std::string>> string_field(const json& body, const char* fi
 Result<std::string> required_string_field(const json& body, const char* field);
 Result<std::optional<bool>> bool_field(const json& body, const char* field);
 Result<std::optional<std::int64_t>> int_field(const json& body, const char* field);
+
+// For a list answered as a bare array (no envelope for the cursor): the `Link` header value
+// `<path?query&cursor=...>; rel="next"` pointing at the next page, the request's other parameters kept.
+std::string next_page_link(const ApiRequest& req, const std::string& cursor);
+
+// A list of e-mail addresses that must be a JSON array of strings (`field` names it in errors: "the request body" or
+// "field 'emails'"); `invalid` saying what was expected otherwise.
+Result<std::vector<std::string>> email_list(const json& value, const char* field);
 
 // The value of a query parameter (decoded), or nullopt when absent.
 std::optional<std::string> query_param(std::string_view query, std::string_view key);

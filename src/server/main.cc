@@ -1,5 +1,5 @@
 // repotokensd: the Codacy-compatible token server. Parses the command line and runs the chosen command
-// (serve, admin create-user, admin migrate, admin check, admin copy); see docs/configuration.md.
+// (serve, admin create-user, admin migrate, admin check, admin copy, routes); see docs/configuration.md.
 #include "server/commands.h"
 #include "server/config.h"
 
@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     case rt::server::Command::migrate: return rt::server::run_migrate(invocation.admin);
     case rt::server::Command::check: return rt::server::run_check(invocation.admin);
     case rt::server::Command::copy: return rt::server::run_copy(invocation.admin);
+    case rt::server::Command::routes: return rt::server::run_routes(invocation.routes_markdown);
   }
   return 1;
 }

@@ -49,6 +49,7 @@ std::string_view method_name(Method m) {
     case Method::post: return "POST";
     case Method::put: return "PUT";
     case Method::del: return "DELETE";
+    case Method::patch: return "PATCH";
     case Method::other: return "OTHER";
   }
   return "OTHER";
@@ -103,10 +104,20 @@ void Router::add(Method method, std::string_view pattern, const char* name, Serv
   route.memory = memory;
 }
 
+void Router::add_not_implemented(Method method, std::string_view pattern, const char* operation_id) {
+  add_route(method, pattern, operation_id).not_implemented = true;
+}
+
 void Router::add_legacy(Method method, std::string_view pattern, const char* name, ServiceHandler handler) {
   Route& route = add_route(method, pattern, name);
   route.service = handler;
   route.legacy = true;
+}
+
+void Router::add_public_read(Method method, std::string_view pattern, const char* name, ServiceHandler handler,
+                             MemoryHandler memory) {
+  add(method, pattern, name, handler, memory);
+  routes_.back().anonymous = true;
 }
 
 RouteMatch Router::match(Method method, std::string_view path, std::vector<std::string>& params) const {

@@ -29,6 +29,12 @@ struct Route {
   // A legacy /2.0 coverage route: refusals use the `{"error": text}` body, and the request body may be as
   // large as --max-coverage-body.
   bool legacy = false;
+  // A Codacy operation that repotokensd does not serve: answered 501 NotImplemented naming `name` (its
+  // operationId), on the event loop and without admission. No handler is set.
+  bool not_implemented = false;
+  // A read of a repository that answers without any credential when the repository is Public (the
+  // service decides; a Private one is then a 404). Credentials, when sent, are checked as usual.
+  bool anonymous = false;
   struct Segment {
     bool param = false;
     std::string literal;
@@ -51,6 +57,12 @@ class Router {
   void add(Method method, std::string_view pattern, const char* name, ServiceHandler handler,
            MemoryHandler memory = nullptr);
   void add_legacy(Method method, std::string_view pattern, const char* name, ServiceHandler handler);
+  // A route that answers 501 naming `operation_id`. Matching is first-added-first, so served routes
+  // added before it win over it.
+  void add_not_implemented(Method method, std::string_view pattern, const char* operation_id);
+  // A service route that also admits requests without credentials (Route::anonymous).
+  void add_public_read(Method method, std::string_view pattern, const char* name, ServiceHandler handler,
+                       MemoryHandler memory = nullptr);
 
   // Matches `path` (no query string). On `found`, `params` holds the decoded parameters in pattern order.
   RouteMatch match(Method method, std::string_view path, std::vector<std::string>& params) const;

@@ -1,6 +1,8 @@
 // The route table of repotokensd: every v3 operation of API.md, the legacy /2.0 coverage calls, the
-// repotokens extensions, and the unauthenticated health, version and metrics endpoints.
+// repotokens extensions, the unauthenticated health, version and metrics endpoints, and a 501 for every
+// other operation of Codacy's document.
 #include "core/metrics.h"
+#include "server/codacy_operations.h"
 #include "server/handlers.h"
 #include "server/router.h"
 #include "server/version.h"
@@ -26,6 +28,26 @@ ApiResponse handle_metrics(const ApiRequest&) {
   return r;
 }
 
+namespace {
+
+constexpr CodacyOperation kCodacyOperations[] = {
+#include "server/codacy_operations.inc"
+};
+
+// Last, after every served route: each Codacy operation no served route is named after answers 501, so a
+// client can tell "unsupported here" from "no such thing" (404). Served routes, added first, win.
+void add_codacy_not_implemented(Router& r) {
+  for (const CodacyOperation& op : codacy_operations()) {
+    bool served = false;
+    for (const Route& route : r.routes()) served = served || std::string_view(route.name) == op.operation_id;
+    if (!served) r.add_not_implemented(op.method, std::string("/api/v3") + op.path, op.operation_id);
+  }
+}
+
+}  // namespace
+
+std::span<const CodacyOperation> codacy_operations() { return kCodacyOperations; }
+
 Router make_router() {
   using M = Method;
   Router r;
@@ -47,6 +69,8 @@ Router make_router() {
   r.add(M::post, v3 + "/organizations", "addOrganization", add_organization);
   r.add(M::get, org, "getOrganization", get_organization);
   r.add(M::get, org + "/people", "listPeopleFromOrganization", list_people);
+  r.add(M::post, org + "/people", "addPeopleToOrganization", add_people);
+  r.add(M::post, org + "/people/remove", "removePeopleFromOrganization", remove_people);
   r.add(M::put, org + "/people/{userId}", "setOrganizationMemberRole", set_member_role);
   r.add(M::del, org + "/people/{userId}", "removeOrganizationMember", remove_member);
   r.add(M::get, org + "/settings/tokens", "getTokenPolicy", get_token_policy);
@@ -54,8 +78,16 @@ Router make_router() {
   r.add(M::get, org + "/audit", "listAuditLogsForOrganization", list_audit);
 
   r.add(M::post, v3 + "/repositories", "addRepository", add_repository);
-  r.add(M::get, org + "/repositories", "listOrganizationRepositories", list_repositories);
-  r.add(M::get, repo, "getRepository", get_repository, get_repository_from_memory);
+  // Reads that answer without a token for a Public repository (API.md), grouped here.
+  const std::string analysis = v3 + "/analysis/organizations/{provider}/{org}/repositories/{repo}";
+  r.add_public_read(M::get, org + "/repositories", "listOrganizationRepositories", list_repositories);
+  r.add_public_read(M::get, repo, "getRepository", get_repository, get_repository_from_memory);
+  r.add_public_read(M::get, repo + "/coverage/status", "listCoverageReports", list_coverage_reports);
+  r.add_public_read(M::get, repo + "/coverage/uploads", "listCoverageUploads", list_coverage_uploads);
+  r.add_public_read(M::get, repo + "/commits/{commitUuid}/coverage", "getCommitCoverage", get_commit_coverage);
+  r.add_public_read(M::get, analysis, "getRepositoryWithAnalysis", get_repository_with_analysis);
+  r.add_public_read(M::get, analysis + "/commits/{commitUuid}", "getCommit", get_commit);
+
   r.add(M::del, repo, "deleteRepository", delete_repository);
   r.add(M::put, repo + "/people/{userId}", "setRepositoryPermission", set_repository_permission);
   r.add(M::get, repo + "/tokens", "listRepositoryApiTokens", list_repository_tokens);
@@ -63,8 +95,6 @@ Router make_router() {
   r.add(M::post, repo + "/tokens/delete", "deleteRepositoryApiTokens", delete_repository_tokens);
   r.add(M::del, repo + "/tokens/{tokenId}", "deleteRepositoryApiToken", delete_repository_token);
 
-  r.add(M::get, repo + "/coverage/status", "listCoverageReports", list_coverage_reports);
-  r.add(M::get, repo + "/commits/{commitUuid}/coverage", "getCommitCoverage", get_commit_coverage);
 
   // Legacy coverage (API.md "Legacy coverage endpoints"). Distinct segment counts or literals keep the
   // shapes apart: by name with provider (8 and 7 segments), without provider (7 and 6), by token (4).
@@ -80,6 +110,8 @@ Router make_router() {
 
   r.add(M::post, v3 + "/admin/users", "createUser", create_user);
   r.add(M::post, v3 + "/admin/users/{userId}/tokens", "issueUserToken", issue_user_token);
+
+  add_codacy_not_implemented(r);
   return r;
 }
 

@@ -46,6 +46,7 @@ Method method_of(http::verb v) {
     case http::verb::post: return Method::post;
     case http::verb::put: return Method::put;
     case http::verb::delete_: return Method::del;
+    case http::verb::patch: return Method::patch;
     default: return Method::other;
   }
 }
@@ -88,7 +89,7 @@ ApiResponse refusal(ServerContext& ctx, const Admission& admission, bool legacy 
 // Admission (unless the loop already admitted the request) and the operation, on the blocking pool.
 ApiResponse run_service(ServerContext& ctx, const Route& route, const ApiRequest& req, Outcome& out,
                         std::optional<Admission> admitted) {
-  Admission admission = admitted ? std::move(*admitted) : ctx.service.admit(req.credentials);
+  Admission admission = admitted ? std::move(*admitted) : ctx.service.admit(req.credentials, route.anonymous);
   if (!admission.principal) return refusal(ctx, admission, route.legacy);
   out.principal = admission.principal->describe();
   return finish(admission, route.service(ctx.service, *admission.principal, req));
@@ -117,6 +118,8 @@ asio::awaitable<ApiResponse> dispatch(ServerContext& ctx, Request& req, const st
   }
   const Route& route = *match.route;
   out.route = route.name;
+  if (route.not_implemented)  // a Codacy operation we do not serve: "unsupported here", not "no such thing"
+    co_return error_response(501, "NotImplemented", std::string("repotokensd does not serve ") + route.name);
   if (route.loop) co_return route.loop(api);
   api.credentials.api_token = header(req, "api-token", "api_token");
   api.credentials.project_token = header(req, "project-token", "project_token");
@@ -146,6 +149,7 @@ Response to_http(ApiResponse&& r, unsigned version, bool keep_alive) {
     res.set("RateLimit", r.ratelimit);
   }
   if (r.retry_after) res.set(http::field::retry_after, std::to_string(*r.retry_after));
+  for (const auto& [name, value] : r.headers) res.set(name, value);
   res.keep_alive(keep_alive);
   res.body() = std::move(r.body);
   res.prepare_payload();

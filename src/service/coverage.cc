@@ -1,6 +1,7 @@
 // The coverage rules: who may upload where (a project token to its own repository, an account token with
 // write permission to the named one, the provider-less form resolved across providers), what a commit and
 // a language may look like, failed uploads logged with their reason, audit and metrics of uploads.
+#include <algorithm>
 #include <array>
 #include <cctype>
 
@@ -40,16 +41,19 @@ Status check_commit(const std::string& commit) {
   return ok_status();
 }
 
-// Lower-cased; letters, digits and + # . _ - (c++, c#, objective-c).
-Result<std::string> normalize_language(const std::string& language) {
+// Lower-cased, surrounding spaces dropped; letters, digits, spaces and + # . _ - (c++, c#, objective-c,
+// "visual basic": the router has percent-decoded the path segment already).
+Result<std::string> normalize_language(const std::string& raw) {
+  const size_t first = raw.find_first_not_of(' ');
+  const std::string language = first == std::string::npos ? std::string() : raw.substr(first, raw.find_last_not_of(' ') - first + 1);
   if (language.empty() || language.size() > 50)
     return make_error(ErrorKind::invalid, "language must have 1 to 50 characters");
   std::string out;
   for (char c : language) {
     auto u = static_cast<unsigned char>(c);
-    if (!std::isalnum(u) && c != '+' && c != '#' && c != '.' && c != '_' && c != '-')
-      return make_error(ErrorKind::invalid, fmt::format("language \"{}\" has characters other than letters, digits "
-                                                        "and + # . _ -", echo_ascii(language, 50)));
+    if (!std::isalnum(u) && c != '+' && c != '#' && c != '.' && c != '_' && c != '-' && c != ' ')
+      return make_error(ErrorKind::invalid, fmt::format("language \"{}\" has characters other than letters, digits, "
+                                                        "spaces and + # . _ -", echo_ascii(language, 50)));
     out.push_back(static_cast<char>(std::tolower(u)));
   }
   return out;
@@ -58,6 +62,9 @@ Result<std::string> normalize_language(const std::string& language) {
 }  // namespace
 
 Result<Service::Access> Service::coverage_access(const Principal& p, const CoverageTarget& t) {
+  if (p.kind == Principal::Kind::anonymous)  // a Public repository is readable without a token, never writable
+    return make_error(ErrorKind::unauthorized, "missing credentials: uploading coverage takes a project-token or an "
+                                               "api-token header");
   Access a;
   if (!t.named) {
     if (p.kind != Principal::Kind::repository_token)
@@ -157,24 +164,63 @@ Result<int> Service::finish_coverage(const Principal& p, const CoverageTarget& t
   return reports;
 }
 
-Result<std::vector<CoverageUpload>> Service::list_coverage_reports(const Principal& p, const RepoRef& ref,
-                                                                   std::optional<std::string> limit) {
+Result<CoverageStatusView> Service::coverage_status(const Principal& p, const RepoRef& ref,
+                                                    std::optional<std::string> limit) {
   RT_TRY(PageRequest page, make_page_request(std::nullopt, std::move(limit)));
   CoverageStore& cs = store_.coverage();
   RT_TRY(Access a, repo_access(p, ref));
-  return timed("list_coverage_uploads", [&] { return cs.list_coverage_uploads(a.repo->id, page.limit); });
+  CoverageUploadQuery q;
+  q.repository_id = a.repo->id;
+  q.accepted_only = true;  // a refused upload is no report in Codacy's sense: the upload log shows those
+  q.limit = page.limit;
+  RT_TRY(Page<CoverageUpload> rows, timed("list_coverage_uploads", [&] { return cs.query_coverage_uploads(q); }));
+  RT_TRY(std::optional<std::string> latest, timed("latest_final_commit", [&] { return cs.latest_final_commit(a.repo->id); }));
+  return CoverageStatusView{latest.has_value(), std::move(rows.items)};
+}
+
+Result<ListPage<CoverageUpload>> Service::list_coverage_uploads(const Principal& p, const RepoRef& ref,
+                                                                const PageRequest& page) {
+  CoverageStore& cs = store_.coverage();
+  RT_TRY(Access a, repo_access(p, ref));
+  const std::string scope = fmt::format("coverage-uploads:{}", a.repo->id);
+  CoverageUploadQuery q;
+  q.repository_id = a.repo->id;
+  q.limit = page.limit;
+  RT_TRY(q.before_id, cursor_id(cursors_, scope, page));
+  RT_TRY(Page<CoverageUpload> rows, timed("list_coverage_uploads", [&] { return cs.query_coverage_uploads(q); }));
+  return to_list_page<CoverageUpload>(cursors_, scope, std::move(rows), page.limit,
+                                      [](const CoverageUpload& u) { return std::to_string(u.id); });
 }
 
 Result<CommitCoverage> Service::commit_coverage(const Principal& p, const RepoRef& ref, const std::string& commit) {
-  CoverageStore& cs = store_.coverage();
   RT_TRY(Access a, repo_access(p, ref));
   RT_TRY_STATUS(check_commit(commit));
-  RT_TRY(auto records, timed("get_commit_coverage", [&] { return cs.get_commit_coverage(a.repo->id, commit); }));
+  return load_commit_coverage(a.repo->id, commit);
+}
+
+Result<RepositoryCoverage> Service::repository_coverage(const Principal& p, const RepoRef& ref) {
+  RT_TRY(Access a, repo_access(p, ref));
+  RepositoryCoverage out{RepositoryView{*a.repo, a.permission}, std::nullopt};
+  CoverageStore& cs = store_.coverage();
+  RT_TRY(std::optional<std::string> latest, timed("latest_final_commit", [&] { return cs.latest_final_commit(a.repo->id); }));
+  if (latest) {
+    RT_TRY(out.latest, load_commit_coverage(a.repo->id, *latest));
+  }
+  return out;
+}
+
+Result<CommitCoverage> Service::load_commit_coverage(Id repository_id, const std::string& commit) {
+  CoverageStore& cs = store_.coverage();
+  RT_TRY(auto records, timed("get_commit_coverage", [&] { return cs.get_commit_coverage(repository_id, commit); }));
   if (records.empty()) return make_error(ErrorKind::not_found, "no coverage was uploaded for commit " + commit);
   CommitCoverage out;
   out.commit = commit;
   out.final = true;
+  out.id = records.front().id;
+  out.first_seen = records.front().created_at;
   for (auto& r : records) {
+    out.id = std::min(out.id, r.id);
+    out.first_seen = std::min(out.first_seen, r.created_at);
     out.covered += r.covered;
     out.coverable += r.coverable;
     out.final = out.final && r.final;
@@ -183,6 +229,13 @@ Result<CommitCoverage> Service::commit_coverage(const Principal& p, const RepoRe
                                                .files = r.files, .covered = r.covered, .coverable = r.coverable,
                                                .updated_at = r.updated_at});
     RT_TRY(auto files, summarize_coverage(r.data));
+    if (r.final) {
+      ++out.processed.reports;
+      out.processed.files += r.files;
+      out.processed.covered += r.covered;
+      out.processed.coverable += r.coverable;
+      for (const auto& f : files) out.processed.uncovered_files += f.covered == 0 ? 1 : 0;
+    }
     for (auto& f : files) out.files.push_back(CommitCoverageFile{r.language, std::move(f)});
   }
   return out;

@@ -22,6 +22,7 @@ void count_auth_failure(std::string_view reason) {
 
 std::string Principal::describe() const {
   if (kind == Kind::user) return "user:" + user.name;
+  if (kind == Kind::anonymous) return "anonymous";
   return "repository-token:" + std::to_string(repository_token.id);
 }
 
@@ -34,6 +35,9 @@ const std::string& store_op_label(const char* op) {
 
 Status require_user(const Principal& p) {
   if (p.kind == Principal::Kind::user) return ok_status();
+  if (p.kind == Principal::Kind::anonymous)
+    return make_error(ErrorKind::unauthorized, "missing credentials: send an account API token in the api-token "
+                                               "header");
   return make_error(ErrorKind::forbidden,
                     "this operation needs an account API token (api-token header); a project token may only "
                     "read its own repository and upload its coverage");
@@ -158,13 +162,25 @@ Result<Principal> Service::authenticate(const Credentials& c) {
   return p;
 }
 
-Admission Service::admit(const Credentials& credentials) { return charge(credentials, authenticate(credentials)); }
+Admission Service::admit(const Credentials& credentials, bool anonymous_allowed) {
+  const bool none = (!credentials.api_token || credentials.api_token->empty()) &&
+                    (!credentials.project_token || credentials.project_token->empty());
+  if (anonymous_allowed && none) {
+    Principal anonymous;
+    anonymous.kind = Principal::Kind::anonymous;
+    return charge(credentials, std::move(anonymous));
+  }
+  return charge(credentials, authenticate(credentials));
+}
 
 Admission Service::charge(const Credentials& credentials, Result<Principal> principal) {
   Admission a;
   const RateLimitRule* rule = nullptr;
   std::string key;
-  if (principal.ok()) {
+  if (principal.ok() && principal->kind == Principal::Kind::anonymous) {
+    rule = &options_.per_address;  // no credential: the address pays, as for a refused one
+    key = "ip:" + credentials.client_address;
+  } else if (principal.ok()) {
     rule = &options_.per_token;
     key = principal->kind == Principal::Kind::user ? "a:" + std::to_string(principal->account_token_id)
                                                   : "r:" + std::to_string(principal->repository_token.id);
@@ -317,11 +333,17 @@ Result<Service::Access> Service::org_access(const Principal& p, const OrgRef& re
   return a;
 }
 
+namespace {
+// The one answer for a repository the caller may not see and for one that does not exist.
+Error repository_not_found(const RepoRef& ref) {
+  return make_error(ErrorKind::not_found, fmt::format("repository {}/{}/{} not found", ref.org.provider,
+                                                      ref.org.org.substr(0, 100), ref.repo.substr(0, 100)));
+}
+}  // namespace
+
 Result<Service::Access> Service::repo_access(const Principal& p, const RepoRef& ref) {
-  auto not_found = [&] {
-    return make_error(ErrorKind::not_found, fmt::format("repository {}/{}/{} not found", ref.org.provider,
-                                                        ref.org.org.substr(0, 100), ref.repo.substr(0, 100)));
-  };
+  auto not_found = [&] { return repository_not_found(ref); };
+  if (p.kind == Principal::Kind::anonymous) return public_repo_access(ref);
   if (p.kind == Principal::Kind::repository_token) {
     // A project token sees exactly one repository; any other answers as if it did not exist.
     auto org = find_org(ref.org);
@@ -352,6 +374,21 @@ Result<Service::Access> Service::repo_access(const Principal& p, const RepoRef& 
     else
       return not_found();
   }
+  a.repo = std::move(repo).value();
+  return a;
+}
+
+// Without a credential only Public repositories exist; the answer for any other is the one for a
+// repository that does not exist, word for word.
+Result<Service::Access> Service::public_repo_access(const RepoRef& ref) {
+  auto not_found = [&] { return repository_not_found(ref); };
+  auto org = find_org(ref.org);
+  if (!org.ok()) return org.error().kind == ErrorKind::not_found ? not_found() : org.error();
+  auto repo = find_repo(org->id, ref.repo);
+  if (!repo.ok()) return repo.error().kind == ErrorKind::not_found ? not_found() : repo.error();
+  if (repo->visibility != Visibility::Public) return not_found();
+  Access a;
+  a.org = std::move(org).value();
   a.repo = std::move(repo).value();
   return a;
 }

@@ -33,14 +33,16 @@ struct Credentials {
   std::string client_address;                // peer IP address, for per-address limits
 };
 
-// Who is calling, once authenticated.
+// Who is calling, once authenticated. `anonymous` (no credential at all) is admitted only on the routes
+// that read Public repositories (API.md: "the read operations on a repository whose visibility is Public
+// need no token"); every other call refuses it as unauthorized.
 struct Principal {
-  enum class Kind { user, repository_token };
+  enum class Kind { user, repository_token, anonymous };
   Kind kind = Kind::user;
   User user;                        // kind == user
   Id account_token_id = 0;          // kind == user
   RepositoryToken repository_token; // kind == repository_token
-  // "user:<name>" or "repository-token:<id>": for logs and the audit log; never a secret.
+  // "user:<name>", "repository-token:<id>" or "anonymous": for logs and the audit log; never a secret.
   std::string describe() const;
 };
 
@@ -142,12 +144,51 @@ struct CommitCoverageFile {
   std::string language;
   FileCoverageSummary file;
 };
+// Coverage totals over the final ("processed", in Codacy's words) reports of a commit only: what getCommit
+// and getRepositoryWithAnalysis show. `reports` == 0 when no report of the commit is final yet.
+struct ProcessedCoverage {
+  int reports = 0;
+  std::int64_t files = 0, uncovered_files = 0, covered = 0, coverable = 0;
+};
 struct CommitCoverage {
   std::string commit;
+  Id id = 0;              // the id of the commit's first report: stable, unique within the server
+  UnixTime first_seen = 0;  // when the commit's first report arrived (repotokensd sees no git history)
   std::int64_t covered = 0, coverable = 0;
   bool final = false;  // every language's report is final
   std::vector<CommitCoverageReport> reports;
   std::vector<CommitCoverageFile> files;
+  ProcessedCoverage processed;
+};
+
+// listCoverageReports (Codacy's shape): accepted uploads only, newest first, and whether the repository has
+// any final coverage at all (Codacy's hasCoverageOverview).
+struct CoverageStatusView {
+  bool has_coverage = false;
+  std::vector<CoverageUpload> uploads;
+};
+
+// getRepositoryWithAnalysis: the repository and the coverage of its commit whose final report changed
+// last (repotokensd knows no branches), when there is one.
+struct RepositoryCoverage {
+  RepositoryView repository;
+  std::optional<CommitCoverage> latest;
+};
+
+// One audit-log entry as Codacy shows it: the event, the actor's e-mail ("" when the actor has none or is
+// a repository token), the actor's organization role as it is now (not as it was then; nullopt when the
+// actor is no member), and the repository the event is about ("" when none).
+struct AuditEntry {
+  AuditEvent event;
+  std::string actor_email;
+  std::optional<OrgRole> actor_role;
+  std::string repository;
+};
+
+// removePeopleFromOrganization: per e-mail, removed or why not.
+struct PeopleRemoval {
+  std::vector<std::string> removed;
+  std::vector<std::pair<std::string, std::string>> failed;  // (email, reason)
 };
 
 struct ServiceOptions {
@@ -171,7 +212,10 @@ class Service {
   // bucket on success, the client address's bucket when no credential was given or it was refused (which
   // also slows token guessing). A refused credential yields `unauthorized` (unknown, revoked, malformed)
   // or `expired`; an exhausted bucket yields `throttled`.
-  Admission admit(const Credentials& credentials);
+  // With `anonymous_allowed` (the routes that read Public repositories), a request carrying no credential
+  // at all is admitted as the anonymous principal, counted against its address's bucket; a credential
+  // that is present but refused is still refused.
+  Admission admit(const Credentials& credentials, bool anonymous_allowed = false);
 
   // Non-blocking versions of the hottest path, for the event loop: they answer from memory alone (the
   // caches and an in-process limiter) and return nullopt whenever the store, or a shared limiter, would
@@ -197,17 +241,26 @@ class Service {
                                        const PageRequest& page);
   Status set_member_role(const Principal& p, const OrgRef& org, Id user_id, const std::string& role);
   Status remove_member(const Principal& p, const OrgRef& org, Id user_id);
+  // addPeopleToOrganization (org admin): every address must name exactly one user (compared without ASCII
+  // case), or nothing changes and the answer is `invalid` naming the addresses; those users who are not
+  // members yet become members (existing members keep their role). At most 100 addresses.
+  Status add_people(const Principal& p, const OrgRef& org, const std::vector<std::string>& emails);
+  // removePeopleFromOrganization (org admin): removes the member each address names; an address that
+  // names no member is listed in `failed` with the reason. `invalid` (nothing removed) for malformed input.
+  Result<PeopleRemoval> remove_people(const Principal& p, const OrgRef& org, const std::vector<std::string>& emails);
   Result<TokenPolicy> get_token_policy(const Principal& p, const OrgRef& org);
   // Each lifetime 1..365 days, default <= max.
   Result<TokenPolicy> set_token_policy(const Principal& p, const OrgRef& org, const TokenPolicy& policy);
-  // from/to: RFC 3339, optional.
-  Result<ListPage<AuditEvent>> list_audit(const Principal& p, const OrgRef& org, std::optional<std::string> from,
+  // from/to: Unix epoch milliseconds (Codacy's form) or RFC 3339, optional; both inclusive.
+  Result<ListPage<AuditEntry>> list_audit(const Principal& p, const OrgRef& org, std::optional<std::string> from,
                                           std::optional<std::string> to, const PageRequest& page);
 
   // --- repositories ------------------------------------------------------------------------------------
+  // Anonymous: the organization's Public repositories only, and not_found for an organization that has
+  // none (so that an organization with only private repositories does not show it exists).
   Result<ListPage<RepositoryView>> list_repositories(const Principal& p, const OrgRef& org,
                                                      const RepositoryListRequest& req, const PageRequest& page);
-  // Also allowed for a project token of that very repository.
+  // Also allowed for a project token of that very repository, and anonymously for a Public one.
   Result<RepositoryView> get_repository(const Principal& p, const RepoRef& repo);
   Result<Repository> add_repository(const Principal& p, const AddRepositoryRequest& req);
   Status delete_repository(const Principal& p, const RepoRef& repo);
@@ -236,11 +289,17 @@ class Service {
                                          bool partial);
   // coverageFinal: the commit's partial reports become final. Returns how many reports.
   Result<int> finish_coverage(const Principal& p, const CoverageTarget& target);
-  // listCoverageReports: newest first; `limit` 1..1000, default 100. Read access, or that repository's token.
-  Result<std::vector<CoverageUpload>> list_coverage_reports(const Principal& p, const RepoRef& repo,
-                                                            std::optional<std::string> limit);
-  // The commit coverage summary (a repotokens extension): per language and per file.
+  // The reads below need read access, or that repository's token, or nothing for a Public repository.
+  // listCoverageReports: accepted uploads, newest first; `limit` 1..1000, default 100.
+  Result<CoverageStatusView> coverage_status(const Principal& p, const RepoRef& repo, std::optional<std::string> limit);
+  // The upload log (a repotokens extension): every upload, refused ones included, newest first, paged.
+  Result<ListPage<CoverageUpload>> list_coverage_uploads(const Principal& p, const RepoRef& repo,
+                                                         const PageRequest& page);
+  // A commit's coverage: per language and per file, and the processed totals. not_found when no report of
+  // the commit was uploaded.
   Result<CommitCoverage> commit_coverage(const Principal& p, const RepoRef& repo, const std::string& commit);
+  // getRepositoryWithAnalysis.
+  Result<RepositoryCoverage> repository_coverage(const Principal& p, const RepoRef& repo);
 
   // Writes pending lastUsedAt updates now (also done every last_use_flush_ms by a background thread).
   void flush_last_use();
@@ -252,6 +311,8 @@ class Service {
   Result<Repository> find_repo(Id org_id, const std::string& name);
   Result<Access> org_access(const Principal& p, const OrgRef& ref);
   Result<Access> repo_access(const Principal& p, const RepoRef& ref);
+  Result<Access> public_repo_access(const RepoRef& ref);  // the anonymous principal's: Public ones only
+  Result<CommitCoverage> load_commit_coverage(Id repository_id, const std::string& commit);
   Result<Principal> authenticate(const Credentials& c);
   Result<Access> coverage_access(const Principal& p, const CoverageTarget& t);
   // Counts an authenticated (or refused) request against its rate limit and completes the admission.

@@ -24,10 +24,16 @@ bool is_codacy_sync_filter(std::string_view f) {
 Result<ListPage<RepositoryView>> Service::list_repositories(const Principal& p, const OrgRef& ref,
                                                             const RepositoryListRequest& req,
                                                             const PageRequest& page) {
-  RT_TRY(Access a, org_access(p, ref));
+  const bool anonymous = p.kind == Principal::Kind::anonymous;
+  Access a;
+  if (anonymous) {
+    RT_TRY(a.org, find_org(ref));
+  } else {
+    RT_TRY(a, org_access(p, ref));
+  }
   RepositoryQuery q;
   q.org_id = a.org.id;
-  if (!a.org_admin) q.viewer = p.user.id;
+  if (!anonymous && !a.org_admin) q.viewer = p.user.id;
   if (req.search.size() > 200) return make_error(ErrorKind::invalid, "search must have at most 200 characters");
   q.search = req.search;
   if (!req.filter.empty() && !is_codacy_sync_filter(req.filter)) {
@@ -43,15 +49,31 @@ Result<ListPage<RepositoryView>> Service::list_repositories(const Principal& p, 
     if (comma > start) q.languages.push_back(req.languages.substr(start, comma - start));
     start = comma + 1;
   }
+  if (anonymous) {
+    // Without a credential an organization is seen through its Public repositories alone: one with none
+    // answers as an unknown one would.
+    RepositoryQuery any_public;
+    any_public.org_id = a.org.id;
+    any_public.visibility = Visibility::Public;
+    any_public.limit = 1;
+    RT_TRY(Page<RepositoryView> probe, timed("list_repositories", [&] { return store_.list_repositories(any_public); }));
+    if (probe.items.empty())
+      return make_error(ErrorKind::not_found,
+                        fmt::format("organization {}/{} not found", ref.provider, ref.org.substr(0, 100)));
+    if (q.visibility && *q.visibility != Visibility::Public) return ListPage<RepositoryView>{{}, 0, page.limit, {}};
+    q.visibility = Visibility::Public;
+  }
   q.limit = page.limit;
-  const std::string scope = fmt::format("repos:{}:{}:{}:{}:{}", a.org.id, q.viewer.value_or(0), req.search,
-                                        req.filter, req.languages);
+  const std::string scope = fmt::format("repos{}:{}:{}:{}:{}:{}", anonymous ? "-public" : "", a.org.id,
+                                        q.viewer.value_or(0), req.search, req.filter, req.languages);
   if (page.cursor) {
     RT_TRY(q.after_name, cursors_.decode(scope, *page.cursor));
   }
   RT_TRY(Page<RepositoryView> rows, timed("list_repositories", [&] { return store_.list_repositories(q); }));
   for (auto& v : rows.items) {
-    if (a.org_admin)
+    if (anonymous)
+      v.permission = std::nullopt;  // no caller, no permission to report
+    else if (a.org_admin)
       v.permission = Permission::admin;
     else if (!v.permission)
       v.permission = Permission::read;  // visible without a grant: not Private

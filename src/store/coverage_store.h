@@ -11,6 +11,7 @@
 #include "core/model.h"
 #include "core/result.h"
 #include "store/coverage_data.h"
+#include "store/store.h"
 
 namespace rt {
 
@@ -37,13 +38,23 @@ struct CoverageUpload {
 
 // The stored report of one commit and language.
 struct CoverageReportRecord {
+  Id id = 0;  // the row's id: the first report of a commit has the commit's smallest
   std::string language;
   bool final = false;
   std::int64_t files = 0;
   std::int64_t covered = 0;
   std::int64_t coverable = 0;
   std::string data;  // the compact form
+  UnixTime created_at = 0;  // when its first upload arrived
   UnixTime updated_at = 0;
+};
+
+// Which entries of a repository's upload log to list: newest first (descending id).
+struct CoverageUploadQuery {
+  Id repository_id = 0;
+  bool accepted_only = false;    // leave out refused (failed) uploads
+  std::optional<Id> before_id;   // keyset position: the last id of the previous page
+  int limit = 100;               // 1..1000
 };
 
 struct CoverageWrite {
@@ -70,11 +81,23 @@ class CoverageStore {
   // not_found when the commit has none.
   virtual Result<int> finalize_coverage(Id repository_id, const std::string& commit, UnixTime at,
                                         const std::optional<AuditEvent>& audit) = 0;
-  // Newest first, at most `limit` (the log keeps the latest kCoverageLogKept per repository).
-  virtual Result<std::vector<CoverageUpload>> list_coverage_uploads(Id repository_id, int limit) = 0;
+  // One page of the log, newest first; `total` counts the entries the query matches over all pages (the
+  // log keeps the latest kCoverageLogKept per repository). `invalid` for a limit outside 1..1000.
+  virtual Result<Page<CoverageUpload>> query_coverage_uploads(const CoverageUploadQuery& query) = 0;
+  // The first page of every entry, at most `limit`.
+  Result<std::vector<CoverageUpload>> list_coverage_uploads(Id repository_id, int limit) {
+    CoverageUploadQuery query;
+    query.repository_id = repository_id;
+    query.limit = limit;
+    RT_TRY(Page<CoverageUpload> page, query_coverage_uploads(query));
+    return std::move(page.items);
+  }
   // Every language's report of the commit, ascending language; empty when none.
   virtual Result<std::vector<CoverageReportRecord>> get_commit_coverage(Id repository_id,
                                                                         const std::string& commit) = 0;
+  // The commit whose final report changed last (ties: the newest report row), nullopt when the repository
+  // has no final report.
+  virtual Result<std::optional<std::string>> latest_final_commit(Id repository_id) = 0;
 };
 
 inline constexpr int kCoverageLogKept = 1000;

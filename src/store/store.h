@@ -115,6 +115,9 @@ class Store {
   // conflict when the name is taken (names are unique, compared exactly).
   virtual Result<User> create_user(const NewUser& user) = 0;
   virtual Result<User> get_user(Id user_id) = 0;
+  // The users whose e-mail address is `email` compared without ASCII case (`email` given in lower case),
+  // ascending id; empty when none.
+  virtual Result<std::vector<User>> find_users_by_email(const std::string& email) = 0;
   virtual Result<AccountToken> create_account_token(Id user_id, const SecretHash& hash, UnixTime created_at,
                                                     std::optional<UnixTime> expires_at) = 0;
   // not_found when no token has this hash.

@@ -66,7 +66,7 @@ TEST(CoverageOnPostgres, TwoNodesMergeEveryPartAndShareTheFinalReport) {
   EXPECT_EQ(data["coveredLines"], 1);
   EXPECT_EQ(data["files"].size(), static_cast<size_t>(kUploads + 1));
 
-  auto list = http_b.get(repo_path("gh", "acme", "api") + "/coverage/status?limit=1000", {api_token(w.admin.token)});
+  auto list = http_b.get(repo_path("gh", "acme", "api") + "/coverage/uploads?limit=1000", {api_token(w.admin.token)});
   ASSERT_EQ(list.status, 200) << list.body;
   ASSERT_EQ(list.json()["data"].size(), static_cast<size_t>(kUploads));
   for (const json& up : list.json()["data"]) {

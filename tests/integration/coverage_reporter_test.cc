@@ -65,7 +65,7 @@ class Reporter340 : public ::testing::Test {
     return run_command(argv, lcov, {"CODACY_PROJECT_TOKEN=", "CODACY_REPO_TOKEN=", "CODACY_ACCOUNT_TOKEN="}, 120);
   }
   json status(const std::string& repo) {
-    auto r = http_->get(repo_path("gh", "acme", repo) + "/coverage/status", {api_token(w_.admin.token)});
+    auto r = http_->get(repo_path("gh", "acme", repo) + "/coverage/uploads", {api_token(w_.admin.token)});
     EXPECT_EQ(r.status, 200) << r.body;
     return r.json()["data"];
   }

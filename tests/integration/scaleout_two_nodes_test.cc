@@ -54,7 +54,7 @@ class TwoNodes : public ::testing::Test {
     EXPECT_EQ(made.exit_code, 0) << made.err;
     std::string admin = made.out.substr(0, made.out.find('\n'));
     auto r = http_a_->post("/api/v3/organizations", {{"provider", "gh"}, {"name", "acme"}}, {api_token(admin)});
-    EXPECT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(r.status, 200) << r.body;
     add_repository(*http_a_, admin, "gh", "acme", "api");
     return admin;
   }

@@ -158,7 +158,7 @@ TEST_F(BadInput, ExpiryInThePastOrBeyondPolicyIs400) {
 
 TEST_F(BadInput, EncodedSlashesAndDotDotNeverReachAnotherRepository) {
   // "other/secret" exists; alice administers acme/api only.
-  ASSERT_EQ(http.post("/api/v3/organizations", {{"provider", "gh"}, {"name", "other"}}, {admin()}).status, 201);
+  ASSERT_EQ(http.post("/api/v3/organizations", {{"provider", "gh"}, {"name", "other"}}, {admin()}).status, 200);
   add_repository(http, w.admin.token, "gh", "other", "secret");
   auto secret_token = create_repository_token(http, w.admin.token, "gh", "other", "secret");
   TestUser alice = create_user(http, w.admin.token, "alice");
@@ -190,8 +190,11 @@ TEST_F(BadInput, EncodedSlashesAndDotDotNeverReachAnotherRepository) {
       EXPECT_TRUE(j.is_object() && j["error"].is_string() && j["message"].is_string()) << p + suffix << ": " << r.body;
       r = http.post(p + "/tokens", nlohmann::json::object(), {api_token(alice.token)});
       EXPECT_TRUE(r.status == 404 || r.status == 400) << "POST " << p << "/tokens -> " << r.status << " " << r.body;
+      // An encoded slash keeps ".../gh/other%2F..." one segment: an organization's path, whose DELETE is
+      // Codacy's deleteOrganization, which we do not serve (501).
       r = http.del(p, {api_token(alice.token)});
-      EXPECT_TRUE(r.status == 404 || r.status == 400 || r.status == 405) << "DELETE " << p << " -> " << r.status;
+      EXPECT_TRUE(r.status == 404 || r.status == 400 || r.status == 405 || r.status == 501)
+          << "DELETE " << p << " -> " << r.status;
     }
   }
   EXPECT_EQ(counts(), before);
@@ -205,16 +208,16 @@ TEST_F(BadInput, SqlMetacharactersAreRejectedOrStoredLiterally) {
   for (const auto& s : evil) {
     // Strings that are names: accepted literally (and readable back as such) or refused with 400/409.
     auto r = http.post("/api/v3/organizations", {{"provider", "gh"}, {"name", s}}, {admin()});
-    EXPECT_TRUE(r.status == 201 || IsApiError(r, 400)) << s << " -> " << r.status << " " << r.body;
-    if (r.status == 201) {
-      EXPECT_EQ(r.json()["data"]["name"], s);
+    EXPECT_TRUE(r.status == 200 || IsApiError(r, 400)) << s << " -> " << r.status << " " << r.body;
+    if (r.status == 200) {
+      EXPECT_EQ(r.json()["organization"]["name"], s);
       auto back = http.get(org_path("gh", url_encode(s)), {admin()});
       EXPECT_EQ(back.status, 200) << s << ": " << back.body;
       EXPECT_EQ(back.json()["data"]["organization"]["name"], s);
     }
     r = http.post("/api/v3/repositories", {{"provider", "gh"}, {"repositoryFullPath", "acme/" + s}}, {admin()});
-    EXPECT_TRUE(r.status == 201 || IsApiError(r, 400)) << s << " -> " << r.status << " " << r.body;
-    if (r.status == 201) {
+    EXPECT_TRUE(r.status == 200 || IsApiError(r, 400)) << s << " -> " << r.status << " " << r.body;
+    if (r.status == 200) {
       auto back = http.get(repo(url_encode(s)), {admin()});
       EXPECT_EQ(back.status, 200) << s;
       EXPECT_EQ(back.json()["data"]["name"], s);

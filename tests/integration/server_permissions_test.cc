@@ -138,6 +138,7 @@ std::map<std::string, Statuses> expectations(const std::set<std::string>& allowe
 TEST_F(Permissions, GetRepository) {
   auto e = expectations({"instance-admin", "org-admin", "repo-admin", "repo-write", "repo-read", "project-same"}, 200,
                         {}, {});
+  e["missing"] = {404};  // no credential: a Private repository reads as one that does not exist
   for (auto& [name, c] : matrix_->callers) {
     auto r = http().get(target(), headers(c));
     check("getRepository", c, r, e.at(name));
@@ -220,7 +221,8 @@ TEST_F(Permissions, ListOrganizationRepositoriesShowsOnlyVisibleOnes) {
     if (v == visible.end()) {
       check("listOrganizationRepositories", c, r,
             name == "outsider" || name == "project-same" || name == "project-other" ? Statuses{401, 403, 404}
-                                                                                     : Statuses{401});
+            : name == "missing" ? Statuses{404}  // anonymous: an organization without Public repositories
+                                : Statuses{401});
       continue;
     }
     ASSERT_EQ(r.status, 200) << name << ": " << r.body;
@@ -243,7 +245,7 @@ TEST_F(Permissions, AddAndDeleteRepositoryNeedOrgAdmin) {
                        : name == "project-same" || name == "project-other" ? Statuses{401, 403}
                                                                            : Statuses{401};
     if (name == "repo-admin" || name == "repo-write" || name == "repo-read" || name == "no-grant") refused = {403};
-    check("addRepository", c, r, allowed ? Statuses{201} : refused);
+    check("addRepository", c, r, allowed ? Statuses{200} : refused);
     EXPECT_EQ(http().get(repo_path("gh", "acme", repo), {admin()}).status, allowed ? 200 : 404) << name;
 
     auto doomed = "doomed-" + std::to_string(n);

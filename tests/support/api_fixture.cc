@@ -65,7 +65,7 @@ void add_repository(HttpClient& http, const std::string& token, const std::strin
   auto r = http.post("/api/v3/repositories",
                      {{"provider", provider}, {"repositoryFullPath", org + "/" + repo}, {"visibility", visibility}},
                      {api_token(token)});
-  expect_status("add repository " + org + "/" + repo, r, {201});
+  expect_status("add repository " + org + "/" + repo, r, {200});
 }
 
 void set_org_role(HttpClient& http, const std::string& token, const std::string& provider, const std::string& org,
@@ -105,7 +105,7 @@ World bootstrap_world(ServerProcess& server, HttpClient& http, const std::string
   expect_status("admin getUser", r, {200});
   w.admin.id = r.json()["data"].value("id", std::int64_t{0});
   r = http.post("/api/v3/organizations", {{"provider", provider}, {"name", org}}, {api_token(w.admin.token)});
-  expect_status("add organization " + org, r, {201});
+  expect_status("add organization " + org, r, {200});
   for (const auto& repo : repos) add_repository(http, w.admin.token, provider, org, repo);
   return w;
 }
@@ -113,13 +113,21 @@ World bootstrap_world(ServerProcess& server, HttpClient& http, const std::string
 std::vector<nlohmann::json> walk_all(HttpClient& http, const std::string& path, const std::string& token,
                                      int max_pages) {
   std::vector<nlohmann::json> items;
-  std::string cursor;
+  std::string cursor, next;
   const char sep = path.find('?') == std::string::npos ? '?' : '&';
   for (int page = 0; page < max_pages; ++page) {
-    std::string url = cursor.empty() ? path : path + sep + "cursor=" + url_encode(cursor);
+    std::string url = !next.empty() ? next : cursor.empty() ? path : path + sep + "cursor=" + url_encode(cursor);
     auto r = http.get(url, {api_token(token)});
     expect_status("list " + url, r, {200});
     auto j = r.json();
+    if (j.is_array()) {  // Codacy's bare lists (listAuditLogsForOrganization): the next page is in `Link`
+      for (auto& item : j) items.push_back(item);
+      const std::string link = r.header("link");
+      if (link.empty()) return items;
+      if (link.front() != '<' || link.find(">; rel=\"next\"") == std::string::npos) fail("malformed Link header", r);
+      next = link.substr(1, link.find('>') - 1);
+      continue;
+    }
     for (auto& item : j["data"]) items.push_back(item);
     if (!j["pagination"].contains("cursor")) return items;
     cursor = j["pagination"]["cursor"].get<std::string>();

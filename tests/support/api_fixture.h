@@ -65,8 +65,8 @@ std::string repo_path(const std::string& provider, const std::string& org, const
 // Percent-encodes everything but unreserved characters (RFC 3986), for names in paths and queries.
 std::string url_encode(const std::string& text);
 
-// Follows every page of a GET list endpoint (appending cursor= to `path`, which may already hold a query)
-// and returns all the items. Fails the test on a non-200 answer or on more than `max_pages` pages.
+// Follows every page of a GET list endpoint (appending cursor= to `path`, which may already hold a query;
+// for a bare-array list, following its `Link: <...>; rel="next"` header) and returns all the items. Fails the test on a non-200 answer or on more than `max_pages` pages.
 std::vector<nlohmann::json> walk_all(HttpClient& http, const std::string& path, const std::string& token,
                                      int max_pages = 1000);
 

@@ -1,6 +1,9 @@
 // Test harness: the blocking libcurl client behind HttpClient. One easy handle per client, reset between
 // requests (which keeps its connection cache, so requests reuse a keep-alive connection); never a proxy.
+// Every exchange is recorded for the Codacy conformance check (support/exchange_capture.h).
 #include "support/http_client.h"
+
+#include "support/exchange_capture.h"
 
 #include <curl/curl.h>
 
@@ -117,6 +120,7 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& p
     r.body = std::string("transport error: ") + curl_easy_strerror(rc);
   }
   curl_slist_free_all(list);
+  record_exchange(method, url, r.status, r.header("content-type"), r.body);
   return r;
 }
 

@@ -205,5 +205,54 @@ TEST_F(ServiceTest, RoleChangesApplyAtOnceHereAndWithinTheCacheBoundOnAnotherNod
   EXPECT_EQ(other.get_repository(bob, api_).error().kind, ErrorKind::not_found);
 }
 
+// The anonymous principal (no credential, on the routes that read Public repositories) reads Public
+// repositories and nothing else: every other call refuses it, so a route marked by mistake fails closed.
+TEST_F(ServiceTest, AnonymousReadsPublicRepositoriesOnlyAndIsRefusedEverythingElse) {
+  make_world();
+  ok(service_->add_repository(admin_, {"gh", "acme/site", "Public", {}}));
+  ok(service_->add_repository(admin_, {"gh", "acme/club", "LoginPublic", {}}));
+  Admission none = service_->admit(Credentials{std::nullopt, std::nullopt, "127.0.0.1"}, true);
+  ASSERT_TRUE(none.principal) << none.error->message;
+  const Principal anon = *none.principal;
+  EXPECT_EQ(anon.describe(), "anonymous");
+  EXPECT_FALSE(service_->admit(Credentials{std::nullopt, std::nullopt, "127.0.0.1"}).principal)
+      << "only routes that allow it admit no credential";
+  EXPECT_FALSE(service_->admit(Credentials{std::string("rtka_bad"), std::nullopt, "127.0.0.1"}, true).principal)
+      << "a credential that is sent is checked";
+
+  const RepoRef site{{"gh", "acme"}, "site"};
+  EXPECT_EQ(ok(service_->get_repository(anon, site)).repository.name, "site");
+  EXPECT_FALSE(ok(service_->get_repository(anon, site)).permission.has_value());
+  EXPECT_TRUE(ok(service_->coverage_status(anon, site, std::nullopt)).uploads.empty());
+  for (const RepoRef& hidden : {api_, RepoRef{{"gh", "acme"}, "club"}, RepoRef{{"gh", "nobody"}, "x"}}) {
+    auto r = service_->get_repository(anon, hidden);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, ErrorKind::not_found);
+    EXPECT_EQ(service_->repository_coverage(anon, hidden).error().kind, ErrorKind::not_found);
+  }
+  auto listed = ok(service_->list_repositories(anon, api_.org, {}, {}));
+  ASSERT_EQ(listed.items.size(), 1u);
+  EXPECT_EQ(listed.items[0].repository.name, "site");
+
+  EXPECT_EQ(service_->get_user(anon).error().kind, ErrorKind::unauthorized);
+  EXPECT_EQ(service_->get_organization(anon, api_.org).error().kind, ErrorKind::unauthorized);
+  EXPECT_EQ(service_->list_people(anon, api_.org, "", {}).error().kind, ErrorKind::unauthorized);
+  EXPECT_EQ(service_->add_people(anon, api_.org, {"a@example.org"}).error().kind, ErrorKind::unauthorized);
+  EXPECT_EQ(service_->list_audit(anon, api_.org, std::nullopt, std::nullopt, {}).error().kind,
+            ErrorKind::unauthorized);
+  EXPECT_FALSE(service_->add_repository(anon, {"gh", "acme/new", "Public", {}}).ok());
+  EXPECT_FALSE(service_->delete_repository(anon, site).ok());
+  EXPECT_FALSE(service_->list_repository_tokens(anon, site, {}).ok());
+  EXPECT_FALSE(service_->create_repository_token(anon, site, {}).ok());
+  EXPECT_FALSE(service_->set_repository_permission(anon, site, admin_.user.id, "read").ok());
+  CoverageTarget upload{.named = true, .provider = "gh", .org = "acme", .repo = "site", .commit = "c1",
+                        .language = "go"};
+  EXPECT_FALSE(service_->upload_coverage(anon, upload, R"({"fileReports": []})", false).ok());
+  CoverageTarget by_token{.named = false, .provider = std::nullopt, .org = {}, .repo = {}, .commit = "c1",
+                          .language = "go"};
+  EXPECT_FALSE(service_->upload_coverage(anon, by_token, R"({"fileReports": []})", false).ok());
+  EXPECT_TRUE(ok(service_->coverage_status(admin_, site, std::nullopt)).uploads.empty()) << "nothing was stored";
+}
+
 }  // namespace
 }  // namespace rt::testing

@@ -145,6 +145,51 @@ TEST_P(StoreTest, CoverageLogIsNewestFirstLimitedAndPerRepository) {
   EXPECT_FALSE(w.cs->list_coverage_uploads(w.repo.id, 0).ok());
 }
 
+// Pages of the log: keyset by id, `total` over every page, refused uploads left out on request.
+TEST_P(StoreTest, CoverageLogPagesCountAndLeaveOutRefusedUploads) {
+  RT_COVERAGE_WORLD(w);
+  for (int i = 0; i < 3; ++i) must(w.cs->save_coverage(w.write("c" + std::to_string(i), "go", false, report({}), i)));
+  CoverageUpload failed{.id = 0, .repository_id = w.repo.id, .commit = "bad", .language = "go",
+                        .status = CoverageStatus::failed, .reason = "no", .files = 0, .covered = 0, .coverable = 0,
+                        .bytes = 1, .at = 9};
+  must(w.cs->record_failed_coverage(failed));
+  CoverageUploadQuery q{.repository_id = w.repo.id, .accepted_only = false, .before_id = std::nullopt, .limit = 3};
+  auto first = must(w.cs->query_coverage_uploads(q));
+  ASSERT_EQ(first.items.size(), 3u);
+  EXPECT_EQ(first.total, 4);
+  EXPECT_TRUE(first.more);
+  EXPECT_EQ(first.items[0].commit, "bad");
+  q.before_id = first.items.back().id;
+  auto second = must(w.cs->query_coverage_uploads(q));
+  ASSERT_EQ(second.items.size(), 1u);
+  EXPECT_EQ(second.items[0].commit, "c0");
+  EXPECT_FALSE(second.more);
+  EXPECT_EQ(second.total, 4);
+  auto accepted = must(w.cs->query_coverage_uploads({.repository_id = w.repo.id, .accepted_only = true,
+                                                     .before_id = std::nullopt, .limit = 10}));
+  EXPECT_EQ(accepted.items.size(), 3u);
+  EXPECT_EQ(accepted.total, 3);
+  EXPECT_EQ(accepted.items[0].commit, "c2");
+}
+
+TEST_P(StoreTest, CoverageLatestFinalCommitAndReportIdentity) {
+  RT_COVERAGE_WORLD(w);
+  EXPECT_EQ(must(w.cs->latest_final_commit(w.repo.id)), std::nullopt);
+  must(w.cs->save_coverage(w.write("old", "go", false, report({{"a.c", {{1, 1}}}}), 10)));
+  must(w.cs->save_coverage(w.write("wip", "go", true, report({{"a.c", {{1, 1}}}}), 20)));
+  EXPECT_EQ(must(w.cs->latest_final_commit(w.repo.id)), std::optional<std::string>("old")) << "partial is not final";
+  must(w.cs->finalize_coverage(w.repo.id, "wip", 30, std::nullopt));
+  EXPECT_EQ(must(w.cs->latest_final_commit(w.repo.id)), std::optional<std::string>("wip"));
+  must(w.cs->save_coverage(w.write("old", "java", false, report({}), 40)));
+  EXPECT_EQ(must(w.cs->latest_final_commit(w.repo.id)), std::optional<std::string>("old"));
+  auto reports = must(w.cs->get_commit_coverage(w.repo.id, "old"));
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].language, "go");
+  EXPECT_EQ(reports[0].created_at, 10);
+  EXPECT_EQ(reports[1].created_at, 40);
+  EXPECT_LT(reports[0].id, reports[1].id);
+}
+
 // The log keeps the newest kCoverageLogKept entries of each repository, however many uploads to other
 // repositories came in between.
 TEST_P(StoreTest, CoverageLogKeepsTheNewestEntriesOfEachRepository) {

@@ -29,6 +29,19 @@ TEST_P(StoreTest, DuplicateUserNameIsAConflictNamingIt) {
   EXPECT_TRUE(store().create_user(NewUser{.name = "Alice"}).ok());
 }
 
+TEST_P(StoreTest, FindsUsersByEmailWithoutAsciiCase) {
+  User ada = add_user("ada", "Ada@Example.org");
+  User twin = add_user("ada2", "ada@example.ORG");
+  add_user("bob", "bob@example.org");
+  add_user("nobody");
+  auto found = must(store().find_users_by_email("ada@example.org"));
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].id, ada.id);
+  EXPECT_EQ(found[1].id, twin.id);
+  EXPECT_TRUE(must(store().find_users_by_email("carol@example.org")).empty());
+  EXPECT_TRUE(must(store().find_users_by_email("%@example.org")).empty()) << "compared exactly, not as a pattern";
+}
+
 TEST_P(StoreTest, UnknownUserIsNotFound) {
   auto r = store().get_user(4242);
   ASSERT_FALSE(r.ok());

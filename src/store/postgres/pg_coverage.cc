@@ -147,34 +147,50 @@ Result<int> PostgresStore::finalize_coverage(Id repository_id, const std::string
   });
 }
 
-Result<std::vector<CoverageUpload>> PostgresStore::list_coverage_uploads(Id repository_id, int limit) {
-  RT_TRY_STATUS(check_limit(limit));
-  return read<std::vector<CoverageUpload>>([&](Connection& c) -> Result<std::vector<CoverageUpload>> {
-    RT_TRY(Rows rows, c.exec("SELECT " RT_PG_COVERAGE_UPLOAD_COLUMNS " FROM coverage_uploads"
-                             " WHERE repository_id = $1 ORDER BY id DESC LIMIT $2",
-                             {repository_id, limit}));
-    std::vector<CoverageUpload> out;
-    out.reserve(rows.size());
-    for (int i = 0; i < rows.size(); ++i) out.push_back(read_upload(rows, i));
-    return out;
+Result<Page<CoverageUpload>> PostgresStore::query_coverage_uploads(const CoverageUploadQuery& cq) {
+  RT_TRY_STATUS(check_limit(cq.limit));
+  Query q;
+  std::string filter = " FROM coverage_uploads WHERE repository_id = " + q.bind(cq.repository_id);
+  if (cq.accepted_only) filter += " AND status <> 'failed'";
+  Query count{"SELECT count(*)" + filter, q.args};
+  if (cq.before_id) filter += " AND id < " + q.bind(*cq.before_id);
+  q.sql = "SELECT " RT_PG_COVERAGE_UPLOAD_COLUMNS + filter + " ORDER BY id DESC LIMIT ";
+  q.sql += q.bind(cq.limit + 1);
+  return snapshot<Page<CoverageUpload>>([&](Connection& c) -> Result<Page<CoverageUpload>> {
+    RT_TRY(Rows rows, c.exec(q.sql, q.args));
+    auto page = make_page<CoverageUpload>(rows, cq.limit, [](const Rows& r, int i) { return read_upload(r, i); });
+    RT_TRY(auto total, c.query_int64(count.sql, count.args));
+    page.total = total.value_or(0);
+    return page;
   });
 }
 
 Result<std::vector<CoverageReportRecord>> PostgresStore::get_commit_coverage(Id repository_id,
                                                                              const std::string& commit) {
   return read<std::vector<CoverageReportRecord>>([&](Connection& c) -> Result<std::vector<CoverageReportRecord>> {
-    RT_TRY(Rows rows, c.exec("SELECT language, final, files, covered, coverable, data, updated_at"
+    RT_TRY(Rows rows, c.exec("SELECT language, final, files, covered, coverable, data, updated_at, id, created_at"
                              " FROM coverage_reports WHERE repository_id = $1 AND commit_sha = $2"
                              " ORDER BY language",
                              {repository_id, commit}));
     std::vector<CoverageReportRecord> out;
     out.reserve(rows.size());
     for (int i = 0; i < rows.size(); ++i)
-      out.push_back(CoverageReportRecord{.language = rows.text(i, 0), .final = rows.boolean(i, 1),
-                                         .files = rows.int64(i, 2), .covered = rows.int64(i, 3),
-                                         .coverable = rows.int64(i, 4), .data = rows.bytes(i, 5),
+      out.push_back(CoverageReportRecord{.id = rows.int64(i, 7), .language = rows.text(i, 0),
+                                         .final = rows.boolean(i, 1), .files = rows.int64(i, 2),
+                                         .covered = rows.int64(i, 3), .coverable = rows.int64(i, 4),
+                                         .data = rows.bytes(i, 5), .created_at = rows.int64(i, 8),
                                          .updated_at = rows.int64(i, 6)});
     return out;
+  });
+}
+
+Result<std::optional<std::string>> PostgresStore::latest_final_commit(Id repository_id) {
+  return read<std::optional<std::string>>([&](Connection& c) -> Result<std::optional<std::string>> {
+    RT_TRY(Rows rows, c.exec("SELECT commit_sha FROM coverage_reports WHERE repository_id = $1 AND final"
+                             " ORDER BY updated_at DESC, id DESC LIMIT 1",
+                             {repository_id}));
+    if (rows.size() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(rows.text(0, 0));
   });
 }
 

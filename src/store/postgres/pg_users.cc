@@ -22,6 +22,19 @@ Result<User> PostgresStore::get_user(Id user_id) {
   });
 }
 
+Result<std::vector<User>> PostgresStore::find_users_by_email(const std::string& email) {
+  return read<std::vector<User>>([&](Connection& c) -> Result<std::vector<User>> {
+    // translate() folds ASCII letters only, as SQLite's lower() does: both stores match the same addresses.
+    RT_TRY(Rows rows, c.exec("SELECT " RT_PG_USER_COLUMNS " FROM users u WHERE translate(u.email,"
+                             " 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = $1 ORDER BY u.id",
+                             {email}));
+    std::vector<User> out;
+    out.reserve(rows.size());
+    for (int i = 0; i < rows.size(); ++i) out.push_back(read_user(rows, i));
+    return out;
+  });
+}
+
 Result<AccountToken> PostgresStore::create_account_token(Id user_id, const SecretHash& hash, UnixTime created_at,
                                                          std::optional<UnixTime> expires_at) {
   return write<AccountToken>([&](Connection& c) -> Result<AccountToken> {

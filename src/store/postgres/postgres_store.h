@@ -41,6 +41,7 @@ class PostgresStore final : public Store, public CoverageStore {
 
   Result<User> create_user(const NewUser& user) override;
   Result<User> get_user(Id user_id) override;
+  Result<std::vector<User>> find_users_by_email(const std::string& email) override;
   Result<AccountToken> create_account_token(Id user_id, const SecretHash& hash, UnixTime created_at,
                                             std::optional<UnixTime> expires_at) override;
   Result<AccountTokenOwner> find_account_token(const SecretHash& hash) override;
@@ -84,8 +85,9 @@ class PostgresStore final : public Store, public CoverageStore {
   Result<CoverageUpload> record_failed_coverage(const CoverageUpload& failed) override;
   Result<int> finalize_coverage(Id repository_id, const std::string& commit, UnixTime at,
                                 const std::optional<AuditEvent>& audit) override;
-  Result<std::vector<CoverageUpload>> list_coverage_uploads(Id repository_id, int limit) override;
+  Result<Page<CoverageUpload>> query_coverage_uploads(const CoverageUploadQuery& query) override;
   Result<std::vector<CoverageReportRecord>> get_commit_coverage(Id repository_id, const std::string& commit) override;
+  Result<std::optional<std::string>> latest_final_commit(Id repository_id) override;
 
  private:
   template <class T, class F>

@@ -109,25 +109,40 @@ Result<int> SqliteStore::finalize_coverage(Id repository_id, const std::string& 
   });
 }
 
-Result<std::vector<CoverageUpload>> SqliteStore::list_coverage_uploads(Id repository_id, int limit) {
-  RT_TRY_STATUS(check_limit(limit));
-  return read([&](Connection& c) -> Result<std::vector<CoverageUpload>> {
-    RT_TRY(Rows rows, c.query("SELECT " RT_COVERAGE_UPLOAD_COLUMNS " FROM coverage_uploads"
-                              " WHERE repository_id = ?1 ORDER BY id DESC LIMIT ?2", {repository_id, limit}));
-    std::vector<CoverageUpload> out;
-    for (;;) {
-      RT_TRY(bool has, rows.next());
-      if (!has) break;
-      out.push_back(read_upload(rows));
-    }
-    return out;
+Result<Page<CoverageUpload>> SqliteStore::query_coverage_uploads(const CoverageUploadQuery& q) {
+  RT_TRY_STATUS(check_limit(q.limit));
+  return read([&](Connection& c) {
+    return in_snapshot(c, [&](Connection& c) -> Result<Page<CoverageUpload>> {
+      // Fixed texts per shape (no "?2 IS NULL OR ..."), so that SQLite seeks on the index.
+      const std::string accepted = q.accepted_only ? " AND status <> 'failed'" : "";
+      const std::string keyset = q.before_id ? " AND id < ?3" : "";
+      std::vector<Value> params{Value(q.repository_id), Value(std::int64_t{q.limit} + 1)};
+      if (q.before_id) params.emplace_back(*q.before_id);
+      RT_TRY(Rows rows, c.query("SELECT " RT_COVERAGE_UPLOAD_COLUMNS " FROM coverage_uploads WHERE repository_id = ?1" +
+                                    accepted + keyset + " ORDER BY id DESC LIMIT ?2",
+                                params));
+      Page<CoverageUpload> page;
+      for (;;) {
+        RT_TRY(bool has, rows.next());
+        if (!has) break;
+        page.items.push_back(read_upload(rows));
+      }
+      if (static_cast<int>(page.items.size()) > q.limit) {
+        page.items.pop_back();
+        page.more = true;
+      }
+      RT_TRY(auto total, c.query_int64("SELECT count(*) FROM coverage_uploads WHERE repository_id = ?1" + accepted,
+                                       {q.repository_id}));
+      page.total = total.value_or(0);
+      return page;
+    });
   });
 }
 
 Result<std::vector<CoverageReportRecord>> SqliteStore::get_commit_coverage(Id repository_id,
                                                                            const std::string& commit) {
   return read([&](Connection& c) -> Result<std::vector<CoverageReportRecord>> {
-    RT_TRY(Rows rows, c.query("SELECT language, final, files, covered, coverable, data, updated_at"
+    RT_TRY(Rows rows, c.query("SELECT language, final, files, covered, coverable, data, updated_at, id, created_at"
                               " FROM coverage_reports WHERE repository_id = ?1 AND commit_sha = ?2"
                               " ORDER BY language", {repository_id, commit}));
     std::vector<CoverageReportRecord> out;
@@ -135,13 +150,23 @@ Result<std::vector<CoverageReportRecord>> SqliteStore::get_commit_coverage(Id re
       RT_TRY(bool has, rows.next());
       if (!has) break;
       auto data = rows.blob(5);
-      out.push_back(CoverageReportRecord{.language = rows.text(0), .final = rows.int64(1) != 0,
-                                         .files = rows.int64(2), .covered = rows.int64(3),
-                                         .coverable = rows.int64(4),
+      out.push_back(CoverageReportRecord{.id = rows.int64(7), .language = rows.text(0),
+                                         .final = rows.int64(1) != 0, .files = rows.int64(2),
+                                         .covered = rows.int64(3), .coverable = rows.int64(4),
                                          .data = std::string(reinterpret_cast<const char*>(data.data()), data.size()),
-                                         .updated_at = rows.int64(6)});
+                                         .created_at = rows.int64(8), .updated_at = rows.int64(6)});
     }
     return out;
+  });
+}
+
+Result<std::optional<std::string>> SqliteStore::latest_final_commit(Id repository_id) {
+  return read([&](Connection& c) -> Result<std::optional<std::string>> {
+    RT_TRY(Rows rows, c.query("SELECT commit_sha FROM coverage_reports WHERE repository_id = ?1 AND final = 1"
+                              " ORDER BY updated_at DESC, id DESC LIMIT 1", {repository_id}));
+    RT_TRY(bool has, rows.next());
+    if (!has) return std::optional<std::string>();
+    return std::optional<std::string>(rows.text(0));
   });
 }
 

@@ -26,6 +26,21 @@ Result<User> SqliteStore::get_user(Id user_id) {
   });
 }
 
+Result<std::vector<User>> SqliteStore::find_users_by_email(const std::string& email) {
+  return read([&](Connection& c) -> Result<std::vector<User>> {
+    // SQLite's lower() folds ASCII only, which is what the contract promises.
+    RT_TRY(Rows rows, c.query("SELECT " RT_USER_COLUMNS " FROM users u WHERE lower(u.email) = ?1 ORDER BY u.id",
+                              {email}));
+    std::vector<User> out;
+    for (;;) {
+      RT_TRY(bool has, rows.next());
+      if (!has) break;
+      out.push_back(read_user(rows));
+    }
+    return out;
+  });
+}
+
 Result<AccountToken> SqliteStore::create_account_token(Id user_id, const SecretHash& hash, UnixTime created_at,
                                                        std::optional<UnixTime> expires_at) {
   return write<AccountToken>([&](Connection& c) -> Result<AccountToken> {
