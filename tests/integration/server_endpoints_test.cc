@@ -308,14 +308,14 @@ TEST_F(Endpoints, AuditLogRecordsTokenWorkWithoutSecrets) {
   ASSERT_EQ(http.del(repo("api") + "/tokens/" + std::to_string(t.id), {admin()}).status, 204);
   auto r = http.get(org_path("gh", "acme") + "/audit", {admin()});
   ASSERT_EQ(r.status, 200) << r.body;
-  auto events = r.json()["data"];
+  auto events = r.json();  // Codacy's shape: a bare array of AuditLog
+  ASSERT_TRUE(events.is_array()) << r.body;
   EXPECT_GE(events.size(), 2u) << r.body;  // at least the token's creation and revocation
   EXPECT_NE(r.body.find("token"), std::string::npos) << r.body;
   EXPECT_EQ(r.body.find(t.secret), std::string::npos) << "the audit log holds a secret";
-  EXPECT_TRUE(r.json()["pagination"].is_object());
   r = http.get(org_path("gh", "acme") + "/audit?from=" + url_encode(rfc3339_from_now(3600)), {admin()});
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.json()["data"].size(), 0u) << r.body;
+  EXPECT_EQ(r.json().size(), 0u) << r.body;
   EXPECT_TRUE(IsApiError(http.get(org_path("gh", "acme") + "/audit?from=yesterday", {admin()}), 400));
 }
 
