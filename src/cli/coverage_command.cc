@@ -30,9 +30,12 @@ int run_status(const CoverageStatusFlags& f, const GlobalOptions& g) {
         coverage = fmt::format("{:.2f}{}", *u.coverage, format == ListFormat::table ? "%" : "");
       rows.push_back({u.commit, u.language, u.status, files, coverage, time_text(u.at), u.reason});
     }
-    std::fputs(render_table({"commit", "language", "status", "files", "coverage", "uploaded", "reason"}, rows, format)
-                   .c_str(),
-               stdout);
+    // Keys as Codacy's CoverageReport names them (targetCommitSha, createdAt), plus repotokensd's extras.
+    static const std::vector<Column> columns{{"targetCommitSha", "commit"}, {"language", "language"},
+                                             {"status", "status"},          {"files", "files", true},
+                                             {"coverage", "coverage", true}, {"createdAt", "uploaded"},
+                                             {"reason", "reason"}};
+    std::fputs(render_table(columns, rows, format).c_str(), stdout);
     return kExitOk;
   });
 }
@@ -44,9 +47,12 @@ void add_coverage_command(CLI::App& app, CommandContext ctx) {
   coverage->require_subcommand(1);
   auto f = std::make_shared<CoverageStatusFlags>();
   auto* status = coverage->add_subcommand("status", "the most recent coverage uploads (newest first)");
-  status->add_option("--repo", f->repo, "repository name")->required();
-  status->add_option("--limit", f->limit, "how many uploads, 1 to 1000 (default 20)")->check(CLI::Range(1, 1000));
-  status->add_option("--format", f->format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
+  status->add_option("--repo", f->repo, "repository name")->required()->type_name("NAME");
+  status->add_option("--limit", f->limit, "how many uploads, 1 to 1000 (default 20)")->type_name("N")->check(CLI::Range(1, 1000));
+  add_list_format_option(status, f->format);
+  set_examples(status, {"repotokens coverage status --provider gh --org acme --repo api",
+                        "repotokens coverage status --repo api --limit 1 --format json"});
+  set_examples(coverage, {"repotokens coverage status --provider gh --org acme --repo api"});
   GlobalOptions& g = ctx.global;
   status->callback([f, &g, &action = ctx.action] { action = [f, &g] { return run_status(*f, g); }; });
 }

@@ -21,10 +21,7 @@ struct ExpiringFlags {
 
 int run(const ExpiringFlags& f, const GlobalOptions& g) {
   auto window = parse_duration_option(f.within, "--within");
-  if (!window.ok()) {
-    std::fprintf(stderr, "error: %s\n", window.error().message.c_str());
-    return kExitUsage;
-  }
+  if (!window.ok()) return usage_error(window.error().message);
   return with_session(g, true, [&](Session& s) {
     std::vector<std::string> repos;
     auto listed = s.api.for_each_repository(s.target.provider, s.target.org, "",
@@ -50,7 +47,14 @@ int run(const ExpiringFlags& f, const GlobalOptions& g) {
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a[3] < b[3]; });
     ListFormat format = list_format(f.format);
     if (!rows.empty() || format != ListFormat::table)
-      std::fputs(render_table({"repository", "id", "name", "expires", "state"}, rows, format).c_str(), stdout);
+      std::fputs(render_table({{"repository", "repository"},
+                               {"id", "id", true},
+                               {"name", "name"},
+                               {"expiresAt", "expires"},
+                               {"state", "state"}},
+                              rows, format)
+                     .c_str(),
+                 stdout);
     for (const auto& failure : failures) std::fprintf(stderr, "error: %s\n", failure.c_str());
     if (!g.quiet)
       std::fprintf(stderr, "%zu token(s) in %s/%s expire within %s\n", rows.size(), s.target.provider.c_str(),
@@ -64,10 +68,12 @@ int run(const ExpiringFlags& f, const GlobalOptions& g) {
 void add_expiring_command(CLI::App& app, CommandContext ctx) {
   auto f = std::make_shared<ExpiringFlags>();
   auto* cmd = app.add_subcommand("expiring", "list tokens that expire soon across an organization (exit 1 when any)");
-  cmd->add_option("--within", f->within, "window, e.g. 14d (default), 48h");
-  cmd->add_option("--name", f->name, "only tokens whose name starts with this");
-  cmd->add_option("--format", f->format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
-  cmd->add_option("--concurrency", f->concurrency, "parallel requests (default 8)")->check(CLI::Range(1, 256));
+  cmd->add_option("--within", f->within, "window, e.g. 14d (default), 48h")->type_name("DURATION");
+  cmd->add_option("--name", f->name, "only tokens whose name starts with this")->type_name("PREFIX");
+  add_list_format_option(cmd, f->format);
+  cmd->add_option("--concurrency", f->concurrency, "parallel requests (default 8)")->type_name("N")->check(CLI::Range(1, 256));
+  set_examples(cmd, {"repotokens expiring --provider gh --org acme --within 14d || notify-team",
+                     "repotokens expiring --within 30d --name ci-coverage --format json"});
   GlobalOptions& g = ctx.global;
   cmd->callback([f, &g, &action = ctx.action] { action = [f, &g] { return run(*f, g); }; });
 }

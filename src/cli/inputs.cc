@@ -1,4 +1,4 @@
-// Input parsing for the CLI: expiry, durations, rates, names, globs and repository files.
+// Input parsing for the CLI: expiry, durations, timeouts, rates, names, globs, repository files, suggestions.
 #include "cli/inputs.h"
 
 #include <fnmatch.h>
@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <set>
 
@@ -29,24 +30,45 @@ Result<std::int64_t> parse_duration_option(std::string_view text, std::string_vi
                                             "' is not a duration (e.g. 14d, 12h, 30m, 45s)");
 }
 
+Result<long> parse_timeout(std::string_view text, std::string_view option) {
+  auto bad = [&](const std::string& why) {
+    return make_error(ErrorKind::invalid, std::string(option) + ": '" + std::string(text) + "' " + why);
+  };
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || !std::isfinite(value)) return bad("is not a duration (e.g. 5s, 500ms, 2m)");
+  std::string_view unit(end, text.data() + text.size() - end);
+  double ms_per_unit = 0;
+  if (unit == "ms") ms_per_unit = 1;
+  else if (unit == "s") ms_per_unit = 1000;
+  else if (unit == "m" || unit == "min") ms_per_unit = 60'000;
+  else if (unit.empty()) return bad("has no unit; write " + std::string(text) + "s (seconds) or " + std::string(text) + "ms");
+  else return bad("has an unknown unit '" + std::string(unit) + "' (use ms, s or m, e.g. 5s)");
+  const double ms = value * ms_per_unit;
+  if (ms < 1 || ms > 3'600'000) return bad("is out of range (1ms to 60m)");
+  return static_cast<long>(ms);
+}
+
 Result<double> parse_rate(std::string_view text) {
+  const std::string t(text);
   auto bad = [&] {
-    return make_error(ErrorKind::invalid, "--rate: '" + std::string(text) + "' is not a rate (e.g. 50/s, 3000/m, 2500/5m)");
+    return make_error(ErrorKind::invalid, "--rate: '" + t + "' is not a rate; write a count per period, e.g. 50/s, 3000/min, 2500/5m");
   };
   double count = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
   if (ec != std::errc() || !std::isfinite(count) || count <= 0) return bad();
   std::string_view rest(end, text.data() + text.size() - end);
+  if (rest.empty())
+    return make_error(ErrorKind::invalid, "--rate: '" + t + "' has no unit; write " + t + "/s (per second), " + t +
+                                              "/min (per minute) or a window such as " + t + "/5m");
+  if (rest.front() != '/') return bad();
+  rest.remove_prefix(1);
   double per = 1;
-  if (!rest.empty()) {
-    if (rest.front() != '/') return bad();
-    rest.remove_prefix(1);
-    if (rest == "s" || rest == "sec") per = 1;
-    else if (rest == "m" || rest == "min") per = 60;
-    else if (rest == "h") per = 3600;
-    else if (auto seconds = parse_duration(rest)) per = static_cast<double>(*seconds);
-    else return bad();
-  }
+  if (rest == "s" || rest == "sec") per = 1;
+  else if (rest == "m" || rest == "min") per = 60;
+  else if (rest == "h") per = 3600;
+  else if (auto seconds = parse_duration(rest)) per = static_cast<double>(*seconds);
+  else return bad();
   return count / per;
 }
 
@@ -59,6 +81,52 @@ Status check_token_name(std::string_view name, size_t max_length, std::string_vi
       return make_error(ErrorKind::invalid, std::string(option) + ": '" + std::string(name) +
                                                 "' may only contain letters, digits and dashes");
   return ok_status();
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Levenshtein distance with adjacent transpositions counted as one edit ("provsion", "porvision").
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+std::optional<std::string> nearest_name(std::string_view typed, const std::vector<std::string>& candidates) {
+  const std::string t = lower(typed);
+  if (t.empty()) return std::nullopt;
+  std::optional<std::string> best, prefixed;
+  std::size_t best_distance = SIZE_MAX, prefix_matches = 0;
+  for (const auto& c : candidates) {
+    const std::string l = lower(c);
+    if (l.starts_with(t)) {
+      ++prefix_matches;
+      prefixed = c;
+    }
+    std::size_t dist = edit_distance(t, l);
+    if (dist < best_distance) {
+      best_distance = dist;
+      best = c;
+    }
+  }
+  const std::size_t allowed = std::max<std::size_t>(1, t.size() / 3);
+  if (best && best_distance <= allowed) return best;
+  if (prefix_matches == 1 && t.size() >= 2) return prefixed;
+  return std::nullopt;
 }
 
 bool glob_matches(std::string_view pattern, std::string_view text) {

@@ -1,5 +1,6 @@
 // Parsing of the operator's inputs that are not plain strings: expiry (`90d` or a date), durations,
-// `--rate 50/s`, token names, repository selection globs and repository files.
+// timeouts, `--rate 50/s`, token names, repository selection globs and repository files, and the
+// "did you mean" suggestion for a mistyped name.
 #pragma once
 
 #include <optional>
@@ -19,8 +20,18 @@ Result<UnixTime> parse_expiry(std::string_view text, UnixTime now, std::string_v
 // A duration ("14d", "30m", "45s"); `option` names the flag in the error.
 Result<std::int64_t> parse_duration_option(std::string_view text, std::string_view option);
 
-// `--rate`: "50", "50/s", "3000/m", "2500/5m" -> requests per second (> 0).
+// A timeout: a number with a unit, "500ms", "5s", "1.5s", "2m" -> milliseconds (1 ms .. 1 hour). A bare
+// number is refused (is "30" seconds or milliseconds?); `option` names the flag or config key in the error.
+Result<long> parse_timeout(std::string_view text, std::string_view option);
+
+// `--rate`: a count per period, the unit mandatory: "50/s", "3000/min" (or "/m"), "100/h", "2500/5m"
+// -> requests per second (> 0). "50" alone is refused with a message that shows the forms.
 Result<double> parse_rate(std::string_view text);
+
+// The candidate nearest to `typed` by edit distance (case-insensitive), when it is near enough to be a
+// plausible typo (at most 1 edit for short names, at most a third of the length for long ones, or
+// `typed` is a prefix of exactly one candidate); nullopt otherwise.
+std::optional<std::string> nearest_name(std::string_view typed, const std::vector<std::string>& candidates);
 
 // Repository token names: letters, digits and dashes, 1..max_length characters.
 Status check_token_name(std::string_view name, size_t max_length, std::string_view option = "--name");

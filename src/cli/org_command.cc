@@ -12,6 +12,8 @@ void add_org_command(CLI::App& app, CommandContext ctx) {
   auto* org = app.add_subcommand("org", "organizations (repotokensd administration)");
   org->require_subcommand(1);
   auto* add = org->add_subcommand("add", "add the organization named by --provider/--org");
+  set_examples(add, {"repotokens org add --provider gh --org acme"});
+  set_examples(org, {"repotokens org add --provider gh --org acme"});
   GlobalOptions& g = ctx.global;
   add->callback([&g, &action = ctx.action] {
     action = [&g] {

@@ -18,10 +18,7 @@ struct ProvisionFlags {
   bool yes = false, dry_run = false, show_secrets = false, force = false;
 };
 
-int fail_usage(const Error& e) {
-  std::fprintf(stderr, "error: %s\n", e.message.c_str());
-  return kExitUsage;
-}
+int fail_usage(const Error& e) { return usage_error(e.message); }
 
 int run(const ProvisionFlags& f, const GlobalOptions& g) {
   ProvisionOptions o;
@@ -76,25 +73,35 @@ int run(const ProvisionFlags& f, const GlobalOptions& g) {
 void add_provision_command(CLI::App& app, CommandContext ctx) {
   auto f = std::make_shared<ProvisionFlags>();
   auto* cmd = app.add_subcommand("provision", "create (or ensure, or rotate) one repository token per repository");
-  cmd->add_option("--match", f->match, "glob of repository names to include (repeatable; default all)");
-  cmd->add_option("--exclude", f->exclude, "glob of repository names to leave out (repeatable)");
-  cmd->add_option("--repos-file", f->repos_file, "file of repository names, one a line (# comments)");
+  cmd->add_option("--match", f->match, "glob of repository names to include (repeatable; default all)")->type_name("GLOB");
+  cmd->add_option("--exclude", f->exclude, "glob of repository names to leave out (repeatable)")->type_name("GLOB");
+  cmd->add_option("--repos-file", f->repos_file, "file of repository names, one a line (# comments)")->type_name("FILE");
   cmd->add_option("--mode", f->mode, "ensure (default: skip repositories that have one), create, rotate")
+      ->type_name("MODE")
       ->check(CLI::IsMember({"ensure", "create", "rotate"}));
-  cmd->add_option("--overlap", f->overlap, "rotate: keep old tokens this long (e.g. 10m, 1d) before revoking");
-  cmd->add_option("--name", f->name, "token name (default ci-coverage); created tokens get a unique suffix");
-  cmd->add_option("--expires", f->expires, "lifetime (90d) or expiry date (2027-01-31); default: the server's");
-  cmd->add_option("--concurrency", f->concurrency, "parallel requests (default 8)");
-  cmd->add_option("--rate", f->rate, "request ceiling, e.g. 50/s or 2500/5m (the server's limit applies anyway)");
-  cmd->add_option("-o,--output", f->output, "write the tokens to FILE (atomically, mode 0600); - for stdout");
-  cmd->add_option("--format", f->format, "csv (repository,token), json or env")->check(CLI::IsMember({"csv", "json", "env"}));
-  cmd->add_option("--exec", f->exec, "run CMD per token, token on stdin, REPOTOKENS_PROVIDER/_ORG/_REPO set");
-  cmd->add_option("--exec-timeout", f->exec_timeout, "seconds a --exec command may run (default 120)");
-  cmd->add_option("--state", f->state, "journal file (default under $XDG_STATE_HOME/repotokens/)");
+  cmd->add_option("--overlap", f->overlap, "rotate: keep old tokens this long (e.g. 10m, 1d) before revoking")
+      ->type_name("DURATION");
+  cmd->add_option("--name", f->name, "token name (default ci-coverage); created tokens get a unique suffix")->type_name("NAME");
+  cmd->add_option("--expires", f->expires, "lifetime (90d) or expiry date (2027-01-31); default: the server's")
+      ->type_name("DURATION|DATE");
+  cmd->add_option("--concurrency", f->concurrency, "parallel requests (default 8)")->type_name("N");
+  cmd->add_option("--rate", f->rate, "request ceiling with its unit: 50/s, 3000/min, 2500/5m (the server's limit applies anyway)")
+      ->type_name("RATE");
+  cmd->add_option("-o,--output", f->output, "write the tokens to FILE (atomically, mode 0600); - for stdout")->type_name("FILE");
+  cmd->add_option("--format", f->format, "csv (repository,token; default), json or env")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"csv", "json", "env"}));
+  cmd->add_option("--exec", f->exec, "run CMD per token, token on stdin, REPOTOKENS_PROVIDER/_ORG/_REPO set")->type_name("CMD");
+  cmd->add_option("--exec-timeout", f->exec_timeout, "seconds a --exec command may run (default 120)")->type_name("SECONDS");
+  cmd->add_option("--state", f->state, "journal file (default under $XDG_STATE_HOME/repotokens/)")->type_name("FILE");
   cmd->add_flag("-y,--yes", f->yes, "do not ask for confirmation");
   cmd->add_flag("-n,--dry-run", f->dry_run, "show the plan and the selected repositories; change nothing");
   cmd->add_flag("--show-secrets", f->show_secrets, "allow secrets on a terminal");
   cmd->add_flag("--force", f->force, "replace an existing --output file that is not an earlier output of this format");
+  set_examples(cmd, {"repotokens provision --provider gh --org acme --yes -o tokens.csv",
+                     "repotokens provision --provider gh --org acme --match 'service-*' --rate 2500/5m \\\n"
+                     "      --exec 'gh secret set CODACY_PROJECT_TOKEN --repo \"$REPOTOKENS_ORG/$REPOTOKENS_REPO\"'",
+                     "repotokens provision --provider gh --org acme --mode rotate --overlap 10m --yes -o tokens.csv"});
   GlobalOptions& g = ctx.global;
   cmd->callback([f, &g, &action = ctx.action] { action = [f, &g] { return run(*f, g); }; });
 }

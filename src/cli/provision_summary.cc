@@ -8,11 +8,12 @@ void print_summary(std::FILE* err, const ProvisionTally& t, const std::string& b
   char line[640];
   std::snprintf(line, sizeof line,
                 "%s: created %zu, rotated %zu (old tokens revoked: %zu), skipped %zu, failed %zu%s%s; %llu requests, "
-                "%llu refused, %llu retries in %.1fs",
+                "%llu refused, %llu retries%s in %.1fs",
                 t.complete ? "done" : "incomplete", t.created, t.rotated, t.revoked_old, t.skipped, t.failures.size(),
                 t.adopted ? (", adopted " + std::to_string(t.adopted) + " whose reply was lost").c_str() : "",
                 t.not_started ? (", not started " + std::to_string(t.not_started)).c_str() : "", t.requests,
-                t.refused, t.retries, t.elapsed_seconds);
+                t.refused, t.retries, t.retry_causes.empty() ? "" : (" (" + t.retry_causes + ")").c_str(),
+                t.elapsed_seconds);
   if (!(quiet && t.complete)) std::fprintf(err, "%s\n", line);
   if (t.not_held && !quiet)
     std::fprintf(err,

@@ -13,6 +13,7 @@ struct ProvisionTally {
   std::size_t not_held = 0;                  // skipped, and no secret of it in the journal or the output
   std::vector<std::string> failures;         // "gh/acme/api: reason"
   unsigned long long requests = 0, refused = 0, retries = 0;
+  std::string retry_causes;                  // "4 unreachable, 12 throttled" (progress.h)
   double elapsed_seconds = 0;
   bool complete = false;
 };

@@ -30,17 +30,11 @@ int run_add(const RepoFlags& f, const GlobalOptions& g) {
 
 int run_import(const RepoFlags& f, const GlobalOptions& g) {
   auto names = read_repository_file(f.file);
-  if (!names.ok()) {
-    std::fprintf(stderr, "error: %s\n", names.error().message.c_str());
-    return kExitUsage;
-  }
+  if (!names.ok()) return usage_error(names.error().message);
   double rate = 0;
   if (!f.rate.empty()) {
     auto r = parse_rate(f.rate);
-    if (!r.ok()) {
-      std::fprintf(stderr, "error: %s\n", r.error().message.c_str());
-      return kExitUsage;
-    }
+    if (!r.ok()) return usage_error(r.error().message);
     rate = *r;
   }
   return with_session(g, true, [&](Session& s) {
@@ -78,17 +72,23 @@ void add_repo_command(CLI::App& app, CommandContext ctx) {
   Action& action = ctx.action;
   auto af = std::make_shared<RepoFlags>();
   auto* add = repo->add_subcommand("add", "add one repository to the organization");
-  add->add_option("name", af->name, "repository name")->required();
+  add->add_option("name", af->name, "repository name")->required()->type_name("NAME");
   add->add_option("--visibility", af->visibility, "Public, Private (default) or LoginPublic")
+      ->type_name("VISIBILITY")
       ->check(CLI::IsMember({"Public", "Private", "LoginPublic"}));
+  set_examples(add, {"repotokens repo add api --provider gh --org acme", "repotokens repo add site --visibility Public"});
   add->callback([af, &g, &action] { action = [af, &g] { return run_add(*af, g); }; });
   auto imf = std::make_shared<RepoFlags>();
   auto* import = repo->add_subcommand("import", "add every repository named in FILE (one a line, # comments)");
-  import->add_option("file", imf->file, "file of repository names")->required();
+  import->add_option("file", imf->file, "file of repository names")->required()->type_name("FILE");
   import->add_option("--visibility", imf->visibility, "Public, Private (default) or LoginPublic")
+      ->type_name("VISIBILITY")
       ->check(CLI::IsMember({"Public", "Private", "LoginPublic"}));
-  import->add_option("--concurrency", imf->concurrency, "parallel requests (default 8)")->check(CLI::Range(1, 256));
-  import->add_option("--rate", imf->rate, "request ceiling, e.g. 100/s");
+  import->add_option("--concurrency", imf->concurrency, "parallel requests (default 8)")->type_name("N")->check(CLI::Range(1, 256));
+  import->add_option("--rate", imf->rate, "request ceiling with its unit, e.g. 100/s, 3000/min")->type_name("RATE");
+  set_examples(import, {"repotokens repo import repos.txt --provider gh --org acme",
+                        "repotokens repo import repos.txt --concurrency 4 --rate 100/s"});
+  set_examples(repo, {"repotokens repo add api --provider gh --org acme", "repotokens repo import repos.txt"});
   import->callback([imf, &g, &action] { action = [imf, &g] { return run_import(*imf, g); }; });
 }
 

@@ -21,7 +21,8 @@ int run_list(const ReposListFlags& f, const GlobalOptions& g) {
     });
     if (!status.ok()) return report(status.error(), s.target);
     ListFormat format = list_format(f.format);
-    std::fputs(render_table({"name", "visibility", "permission"}, rows, format).c_str(), stdout);
+    std::fputs(render_table({{"name", "name"}, {"visibility", "visibility"}, {"permission", "permission"}}, rows, format).c_str(),
+               stdout);
     return kExitOk;
   });
 }
@@ -33,8 +34,11 @@ void add_repos_command(CLI::App& app, CommandContext ctx) {
   repos->require_subcommand(1);
   auto f = std::make_shared<ReposListFlags>();
   auto* list = repos->add_subcommand("list", "list every repository (all pages)");
-  list->add_option("--search", f->search, "only names containing this text (server-side search)");
-  list->add_option("--format", f->format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
+  list->add_option("--search", f->search, "only names containing this text (server-side search)")->type_name("TEXT");
+  add_list_format_option(list, f->format);
+  set_examples(list, {"repotokens repos list --provider gh --org acme",
+                      "repotokens repos list --search service- --format csv"});
+  set_examples(repos, {"repotokens repos list --provider gh --org acme"});
   GlobalOptions& g = ctx.global;
   list->callback([f, &g, &action = ctx.action] { action = [f, &g] { return run_list(*f, g); }; });
 }

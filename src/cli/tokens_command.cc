@@ -18,10 +18,7 @@ struct TokensFlags {
   bool expired = false, show_secrets = false;
 };
 
-int usage(const std::string& message) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
-  return kExitUsage;
-}
+int usage(const std::string& message) { return usage_error(message); }
 
 int run_list(const TokensFlags& f, const GlobalOptions& g) {
   return with_session(g, true, [&](Session& s) {
@@ -31,7 +28,12 @@ int run_list(const TokensFlags& f, const GlobalOptions& g) {
     for (const auto& t : *tokens)
       rows.push_back({std::to_string(t.id), t.name, time_text(t.created_at), time_text(t.expires_at), time_text(t.last_used_at)});
     ListFormat format = list_format(f.format);
-    std::fputs(render_table({"id", "name", "created", "expires", "last_used"}, rows, format).c_str(), stdout);
+    static const std::vector<Column> columns{{"id", "id", true},
+                                             {"name", "name"},
+                                             {"createdAt", "created"},
+                                             {"expiresAt", "expires"},
+                                             {"lastUsedAt", "last used"}};
+    std::fputs(render_table(columns, rows, format).c_str(), stdout);
     return kExitOk;
   });
 }
@@ -95,16 +97,17 @@ int run_revoke(const TokensFlags& f, const GlobalOptions& g) {
       for (const auto& t : *tokens)
         if (f.expired ? !t.live_at(now) : t.name == f.revoke_name) ids.push_back(t.id);
     }
-    int failed = 0;
+    int failed = 0, status = kExitOk;
     for (auto id : ids) {
       auto st = s.api.delete_repository_token(s.target.provider, s.target.org, f.repo, id);
       if (!st.ok()) {
         ++failed;
+        status = std::max(status, exit_status_for(st.error()));
         std::fprintf(stderr, "error: token %lld: %s\n", static_cast<long long>(id), describe_error(st.error(), s.target).c_str());
       }
     }
     if (!g.quiet) std::fprintf(stderr, "revoked %zu token(s) of %s\n", ids.size() - failed, where.c_str());
-    return failed ? kExitFailure : kExitOk;
+    return status;
   });
 }
 
@@ -118,26 +121,35 @@ void add_tokens_command(CLI::App& app, CommandContext ctx) {
 
   auto lf = std::make_shared<TokensFlags>();
   auto* list = tokens->add_subcommand("list", "list a repository's tokens (never their secrets)");
-  list->add_option("--repo", lf->repo, "repository name")->required();
-  list->add_option("--format", lf->format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
+  list->add_option("--repo", lf->repo, "repository name")->required()->type_name("NAME");
+  add_list_format_option(list, lf->format);
   list->callback([lf, &g, &action] { action = [lf, &g] { return run_list(*lf, g); }; });
+  set_examples(list, {"repotokens tokens list --provider gh --org acme --repo api",
+                      "repotokens tokens list --repo api --format json | jq '.[] | select(.expiresAt == null) | .id'"});
 
   auto cf = std::make_shared<TokensFlags>();
   auto* create = tokens->add_subcommand("create", "create a token and print its secret once");
-  create->add_option("--repo", cf->repo, "repository name")->required();
-  create->add_option("--name", cf->name, "token name (letters, digits, dashes); default: the server picks");
-  create->add_option("--expires", cf->expires, "lifetime (90d) or date (2027-01-31)");
-  create->add_option("-o,--output", cf->output, "write repository,token to FILE (mode 0600) instead of stdout");
+  create->add_option("--repo", cf->repo, "repository name")->required()->type_name("NAME");
+  create->add_option("--name", cf->name, "token name (letters, digits, dashes); default: the server picks")->type_name("NAME");
+  create->add_option("--expires", cf->expires, "lifetime (90d) or date (2027-01-31)")->type_name("DURATION|DATE");
+  create->add_option("-o,--output", cf->output, "write repository,token to FILE (mode 0600) instead of stdout")
+      ->type_name("FILE");
   create->add_flag("--show-secrets", cf->show_secrets, "allow the secret on a terminal");
   create->callback([cf, &g, &action] { action = [cf, &g] { return run_create(*cf, g); }; });
+  set_examples(create, {"repotokens tokens create --provider gh --org acme --repo api --expires 90d -o api.csv",
+                        "repotokens tokens create --repo api | gh secret set CODACY_PROJECT_TOKEN --repo acme/api"});
 
   auto rf = std::make_shared<TokensFlags>();
   auto* revoke = tokens->add_subcommand("revoke", "revoke tokens by id, by name, or all expired ones");
-  revoke->add_option("--repo", rf->repo, "repository name")->required();
-  revoke->add_option("--id", rf->ids, "token id (repeatable)");
-  revoke->add_option("--name", rf->revoke_name, "revoke every token with exactly this name");
+  revoke->add_option("--repo", rf->repo, "repository name")->required()->type_name("NAME");
+  revoke->add_option("--id", rf->ids, "token id (repeatable)")->type_name("ID");
+  revoke->add_option("--name", rf->revoke_name, "revoke every token with exactly this name")->type_name("NAME");
   revoke->add_flag("--expired", rf->expired, "revoke every expired token");
   revoke->callback([rf, &g, &action] { action = [rf, &g] { return run_revoke(*rf, g); }; });
+  set_examples(revoke, {"repotokens tokens revoke --provider gh --org acme --repo api --id 2151",
+                        "repotokens tokens revoke --repo api --expired"});
+  set_examples(tokens, {"repotokens tokens list --provider gh --org acme --repo api",
+                        "repotokens tokens revoke --repo api --expired"});
 }
 
 }  // namespace rt::cli

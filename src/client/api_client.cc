@@ -149,6 +149,10 @@ Result<HttpResponse> ApiClient::call(const std::string& method, const std::strin
   // of their own (a probe may be refused a few times while the window is being found).
   int refusals = 0;
   const int max_refusals = std::max(30, retry_.max_attempts() * 3);
+  auto retry = [&](RetryCause cause, long status, int attempt, double wait, std::string detail) {
+    stats_.retry_log.record({cause, status, attempt, retry_.max_attempts() - 1, wait, std::move(detail)});
+    sleep_seconds(wait);
+  };
   for (int attempt = 1;; ++attempt) {
     if (attempt > 1) stats_.retries++;
     double sent = steady_seconds();
@@ -162,11 +166,14 @@ Result<HttpResponse> ApiClient::call(const std::string& method, const std::strin
     if (!response.ok()) {
       stats_.transport_errors++;
       pacer_.on_lost(sent);
-      const bool maybe_sent = response.error().kind != ErrorKind::unavailable;
+      const TransportFailure failure = transport_->last_failure();
+      const bool maybe_sent = failure == TransportFailure::timeout || failure == TransportFailure::other;
       if (maybe_sent) uncertain_ = true;
-      if ((maybe_sent && !repeatable) || !retry_.may_retry(attempt))
+      const bool reached = stats_.requests.load() > 0;
+      if ((maybe_sent && !repeatable) || !retry_.may_retry(attempt) ||
+          !retry_.retry_without_response(failure == TransportFailure::tls, reached))
         return make_error(ErrorKind::unavailable, "cannot reach " + settings_.api_url + ": " + response.error().message);
-      sleep_seconds(retry_.delay(attempt, std::nullopt, random_));
+      retry(RetryCause::unreachable, 0, attempt, retry_.delay(attempt, std::nullopt, random_), response.error().message);
       continue;
     }
     stats_.requests++;
@@ -191,7 +198,8 @@ Result<HttpResponse> ApiClient::call(const std::string& method, const std::strin
       if (silent ? ++refusals >= max_refusals : !retry_.may_retry(attempt))
         return make_error(kind_for_response(r), "the server is still refusing after " + std::to_string(attempt) +
                                                     " attempts (HTTP " + std::to_string(r.status) + ")");
-      sleep_seconds(wait);
+      retry(r.status == 429 ? RetryCause::throttled : RetryCause::server_busy, r.status, attempt, wait,
+            "HTTP " + std::to_string(r.status));
       continue;
     }
     if (r.status == 502) {  // a proxy in front of a restarting server; the request may have been carried out
@@ -199,7 +207,7 @@ Result<HttpResponse> ApiClient::call(const std::string& method, const std::strin
       pacer_.on_lost(sent);
       if (!repeatable || !retry_.may_retry(attempt))
         return make_error(ErrorKind::unavailable, "HTTP 502 from " + settings_.api_url + " (the reply was lost)");
-      sleep_seconds(retry_.delay(attempt, std::nullopt, random_));
+      retry(RetryCause::server_busy, 502, attempt, retry_.delay(attempt, std::nullopt, random_), "HTTP 502");
       continue;
     }
     pacer_.on_success(sent);

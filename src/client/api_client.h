@@ -85,6 +85,7 @@ struct ClientStats {
   std::atomic<std::uint64_t> refused{0};    // 429/503/504 responses
   std::atomic<std::uint64_t> retries{0};    // attempts beyond the first
   std::atomic<std::uint64_t> transport_errors{0};
+  RetryLog retry_log;  // the retries by cause, and who is told of each (progress lines)
 };
 
 // Makes the transport of one worker (libcurl by default; canned answers in unit tests).

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 
 #include <cctype>
+#include <cerrno>
 #include <mutex>
 
 namespace rt::client {
@@ -34,6 +35,38 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+std::string seconds_text(long ms) {
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
+}
+
+// A failure in a few words and its class. libcurl's own text ("Couldn't connect to server") says less
+// than its error buffer, which names the cause ("Connection refused") without any header value.
+std::pair<TransportFailure, std::string> describe_failure(CURLcode rc, const char* detail, bool connected,
+                                                          long os_errno, const ConnectionSettings& s) {
+  std::string text = detail && *detail ? detail : curl_easy_strerror(rc);
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return {TransportFailure::connect, "cannot resolve the host name (" + text + ")"};
+    case CURLE_COULDNT_CONNECT:
+      if (os_errno == ECONNREFUSED) return {TransportFailure::connect, "connection refused"};
+      return {TransportFailure::connect, text};
+    case CURLE_OPERATION_TIMEDOUT:
+      if (!connected)
+        return {TransportFailure::connect, "no connection within " + seconds_text(s.connect_timeout_ms) + " (connect timeout)"};
+      return {TransportFailure::timeout, "no complete answer within " + seconds_text(s.request_timeout_ms) + " (request timeout)"};
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+      return {TransportFailure::tls, "TLS failed: " + text};
+    default:
+      return {TransportFailure::other, text};
+  }
+}
+
 }  // namespace
 
 std::string HttpResponse::header(std::string_view lower_name) const {
@@ -52,8 +85,10 @@ HttpTransport::~HttpTransport() { curl_easy_cleanup(static_cast<CURL*>(curl_)); 
 Result<HttpResponse> HttpTransport::perform(const std::string& method, const std::string& url,
                                             const std::vector<std::string>& headers, const std::string& body) {
   CURL* c = static_cast<CURL*>(curl_);
+  last_failure_ = TransportFailure::other;
   if (!c) return make_error(ErrorKind::internal, "libcurl could not be initialised");
-  curl_easy_reset(c);  // keeps the connection cache; clears the previous request's options
+  curl_easy_reset(c);
+  char detail[CURL_ERROR_SIZE] = "";  // keeps the connection cache; clears the previous request's options
   HttpResponse response;
   curl_slist* list = nullptr;
   for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
@@ -70,6 +105,7 @@ Result<HttpResponse> HttpTransport::perform(const std::string& method, const std
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // thread-safe timeouts
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, settings_.connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, settings_.request_timeout_ms);
@@ -83,11 +119,15 @@ Result<HttpResponse> HttpTransport::perform(const std::string& method, const std
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(list);
   if (rc != CURLE_OK) {
-    // Did sending begin? libcurl's pre-transfer time stays 0 when no connection was ever ready.
-    curl_off_t pretransfer = 0;
-    curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
-    return make_error(pretransfer > 0 ? ErrorKind::internal : ErrorKind::unavailable, curl_easy_strerror(rc));
+    curl_off_t connect_time = 0;
+    long os_errno = 0;
+    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect_time);
+    curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+    auto [failure, text] = describe_failure(rc, detail, connect_time > 0, os_errno, settings_);
+    last_failure_ = failure;
+    return make_error(ErrorKind::unavailable, text);
   }
+  last_failure_ = TransportFailure::none;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }

@@ -15,8 +15,8 @@ struct ConnectionSettings {
   std::string api_url = "https://app.codacy.com";  // scheme://host[:port][/prefix], no trailing slash
   std::string api_token;                           // account API token, sent as `api-token`
   std::string ca_file;                             // extra trust anchors (PEM); empty = system store
-  long connect_timeout_ms = 10'000;
-  long request_timeout_ms = 60'000;
+  long connect_timeout_ms = 5'000;   // to have a TCP (and TLS) connection
+  long request_timeout_ms = 30'000;  // for the whole request, connection included
   int max_attempts = 10;  // per request, including the first
 };
 
@@ -28,16 +28,28 @@ struct HttpResponse {
   std::string header(std::string_view lower_name) const;
 };
 
+// How a request that got no response failed.
+enum class TransportFailure {
+  none,
+  connect,  // no connection: refused, unresolvable host, or nothing within the connect timeout
+  timeout,  // connected, but no complete response within the request timeout
+  tls,      // the TLS handshake or the certificate check failed
+  other,    // reset, closed mid-response, ...
+};
+
 // What the API client sends requests through: libcurl in the binary, canned answers in unit tests.
 class Transport {
  public:
   virtual ~Transport() = default;
   // Sends one request to `url` (absolute). Any HTTP status is a success here; only a failure to get a
-  // response is an error: of kind `unavailable` when the request certainly did not reach the server (no
-  // connection could be made), of kind `internal` when it may have (the connection broke or timed out
-  // after sending began), so that a create is not repeated blindly. The message never holds a header value.
+  // response is an error, of kind `unavailable`, whose message says what happened in a few
+  // words ("connection refused", "no connection within 5s (connect timeout)") and never contains a header
+  // value; last_failure() tells whether the request may have reached the server (timeout, other) or
+  // certainly did not (connect, tls), so that a create is not repeated blindly.
   virtual Result<HttpResponse> perform(const std::string& method, const std::string& url,
                                        const std::vector<std::string>& headers, const std::string& body) = 0;
+  // How the last perform() failed; `none` after a response.
+  virtual TransportFailure last_failure() const = 0;
 };
 
 class HttpTransport : public Transport {
@@ -50,9 +62,12 @@ class HttpTransport : public Transport {
   Result<HttpResponse> perform(const std::string& method, const std::string& url,
                                const std::vector<std::string>& headers, const std::string& body) override;
 
+  TransportFailure last_failure() const override { return last_failure_; }
+
  private:
   const ConnectionSettings& settings_;
   void* curl_;  // CURL*, kept so the connection is reused
+  TransportFailure last_failure_ = TransportFailure::none;
 };
 
 // Percent-encodes one path segment (RFC 3986 unreserved characters pass through).

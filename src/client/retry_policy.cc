@@ -1,4 +1,5 @@
-// Retry decisions and Retry-After parsing (delta-seconds or HTTP-date via libcurl's date parser).
+// Retry decisions, Retry-After parsing (delta-seconds or HTTP-date via libcurl's date parser) and the
+// per-cause retry log.
 #include "client/retry_policy.h"
 
 #include <curl/curl.h>
@@ -9,6 +10,20 @@
 #include <string>
 
 namespace rt::client {
+
+const char* retry_cause_name(RetryCause cause) {
+  switch (cause) {
+    case RetryCause::unreachable: return "unreachable";
+    case RetryCause::throttled: return "throttled";
+    case RetryCause::server_busy: return "server busy";
+  }
+  return "?";
+}
+
+void RetryLog::record(const RetryEvent& event) {
+  counts_[static_cast<int>(event.cause)]++;
+  if (RetryObserver* o = observer_.load()) o->on_retry(event);
+}
 
 bool is_throttle_status(long status) { return status == 429 || status == 503 || status == 504; }
 

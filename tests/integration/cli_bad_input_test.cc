@@ -1,5 +1,5 @@
 // Bad input to the CLI: usage errors exit 2 naming the option and change nothing; a wrong, expired or
-// unusable credential and an unreachable server give one clear line and exit 1.
+// unusable credential gives one clear line and exit 4, an unreachable server one line and exit 1.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -59,7 +59,7 @@ TEST(CliBadInput, RefusesWithoutATerminalAndWithoutYes) {
 TEST(CliBadInput, CredentialsAndReachability) {
   CliWorld w(2);
   auto wrong = run_command(w.cli_args({"repos", "list"}), {}, {"CODACY_API_TOKEN=rtka_wrongwrongwrong"});
-  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_EQ(wrong.exit_code, 4);  // authentication
   EXPECT_NE(wrong.err.find("API token was refused"), std::string::npos) << wrong.err;
   expect_one_line(wrong);
 
@@ -78,7 +78,7 @@ TEST(CliBadInput, CredentialsAndReachability) {
   std::this_thread::sleep_for(std::chrono::milliseconds(3100));
   auto expired = run_command(w.cli_args({"repos", "list"}), {},
                              {"CODACY_API_TOKEN=" + tok.json()["data"]["token"].get<std::string>()});
-  EXPECT_EQ(expired.exit_code, 1);
+  EXPECT_EQ(expired.exit_code, 4);
   EXPECT_NE(expired.err.find("expired"), std::string::npos) << expired.err;
   expect_one_line(expired);
 

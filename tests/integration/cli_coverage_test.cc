@@ -55,22 +55,22 @@ TEST_F(CliCoverage, StatusShowsTheRecentUploadsNewestFirst) {
   EXPECT_NE(lines[3].find("final"), std::string::npos) << lines[3];
   EXPECT_NE(lines[3].find(" 66.67%"), std::string::npos) << lines[3];
 
-  // For programs: every field named, the percentage as a plain number.
+  // For programs: keys as Codacy's CoverageReport names them, counts and the percentage as numbers.
   auto as_json = w.cli({"coverage", "status", "--repo", "r-0000", "--format", "json", "--limit", "2"});
   ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
   json list = json::parse(as_json.out);
   ASSERT_EQ(list.size(), 2u) << as_json.out;
-  EXPECT_EQ(list[1]["commit"], kSecond);
+  EXPECT_EQ(list[1]["targetCommitSha"], kSecond);
   EXPECT_EQ(list[1]["language"], "typescript");
   EXPECT_EQ(list[1]["status"], "final");
-  EXPECT_EQ(list[1]["files"], "2");
-  EXPECT_EQ(list[1]["coverage"], "25.00");
-  EXPECT_EQ(list[1]["reason"], "");
-  EXPECT_TRUE(list[1]["uploaded"].get<std::string>().ends_with("Z")) << list[1];
+  EXPECT_EQ(list[1]["files"], 2);
+  EXPECT_DOUBLE_EQ(list[1]["coverage"].get<double>(), 25.0);
+  EXPECT_FALSE(list[1].contains("reason")) << list[1];  // absent values are left out
+  EXPECT_TRUE(list[1]["createdAt"].get<std::string>().ends_with("Z")) << list[1];
 
   auto csv = w.cli({"coverage", "status", "--repo", "r-0000", "--format", "csv", "--limit", "1"});
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
-  const std::string header = "commit,language,status,files,coverage,uploaded,reason\n";
+  const std::string header = "targetCommitSha,language,status,files,coverage,createdAt,reason\n";
   EXPECT_TRUE(csv.out.starts_with(header + kSecond + ",go,failed,,,")) << csv.out;
   // The reason holds quotes: a quoted CSV field with the quotes doubled.
   EXPECT_TRUE(csv.out.ends_with(",\"fileReports[0] (a.go): line numbers must be positive integers, not \"\"0\"\"\"\n"))

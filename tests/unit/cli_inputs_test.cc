@@ -1,4 +1,4 @@
-// CLI input parsing: expiry, durations, rates, token names, globs, repository files.
+// CLI input parsing: expiry, durations, timeouts, rates, token names, globs, repository files, suggestions.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -26,12 +26,45 @@ TEST(Inputs, ExpiryAsDurationOrDate) {
   }
 }
 
-TEST(Inputs, Rates) {
-  EXPECT_DOUBLE_EQ(*parse_rate("50"), 50);
+TEST(Inputs, RatesNeedTheirUnit) {
   EXPECT_DOUBLE_EQ(*parse_rate("50/s"), 50);
   EXPECT_DOUBLE_EQ(*parse_rate("3000/m"), 50);
+  EXPECT_DOUBLE_EQ(*parse_rate("3000/min"), 50);
+  EXPECT_DOUBLE_EQ(*parse_rate("360/h"), 0.1);
   EXPECT_DOUBLE_EQ(*parse_rate("2500/5m"), 2500.0 / 300);
-  for (const char* bad : {"", "0", "-1/s", "fast", "50/y", "50/"}) EXPECT_FALSE(parse_rate(bad).ok()) << bad;
+  for (const char* bad : {"", "0", "50", "-1/s", "fast", "50/y", "50/", "0/s"}) EXPECT_FALSE(parse_rate(bad).ok()) << bad;
+  auto bare = parse_rate("50");
+  ASSERT_FALSE(bare.ok());
+  EXPECT_NE(bare.error().message.find("no unit"), std::string::npos) << bare.error().message;
+  EXPECT_NE(bare.error().message.find("50/s"), std::string::npos) << bare.error().message;
+}
+
+TEST(Inputs, TimeoutsNeedTheirUnit) {
+  EXPECT_EQ(*parse_timeout("5s", "--timeout"), 5000);
+  EXPECT_EQ(*parse_timeout("500ms", "--timeout"), 500);
+  EXPECT_EQ(*parse_timeout("1.5s", "--timeout"), 1500);
+  EXPECT_EQ(*parse_timeout("2m", "--timeout"), 120000);
+  for (const char* bad : {"", "30", "0s", "-1s", "5x", "2h", "soon"}) {
+    auto r = parse_timeout(bad, "--connect-timeout");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().message.rfind("--connect-timeout: ", 0), 0u) << r.error().message;
+  }
+  EXPECT_NE(parse_timeout("30", "--timeout").error().message.find("30s"), std::string::npos);
+}
+
+TEST(Inputs, NearestNameIsAPlausibleTypoOrNothing) {
+  const std::vector<std::string> commands{"provision", "repos", "tokens", "expiring", "org", "repo", "help"};
+  EXPECT_EQ(nearest_name("provison", commands), "provision");
+  EXPECT_EQ(nearest_name("porvision", commands), "provision");  // a transposition is one edit
+  EXPECT_EQ(nearest_name("token", commands), "tokens");
+  EXPECT_EQ(nearest_name("Repos", commands), "repos");
+  EXPECT_EQ(nearest_name("expir", commands), "expiring");  // the only name it begins
+  EXPECT_FALSE(nearest_name("deploy", commands));
+  EXPECT_FALSE(nearest_name("", commands));
+  const std::vector<std::string> flags{"--rate", "--repos-file", "--dry-run", "--output"};
+  EXPECT_EQ(nearest_name("--dryrun", flags), "--dry-run");
+  EXPECT_EQ(nearest_name("--ouput", flags), "--output");
+  EXPECT_FALSE(nearest_name("--bogus", flags));
 }
 
 TEST(Inputs, TokenNames) {
