@@ -41,8 +41,6 @@ struct WorkItem {
   std::string list_error;
 };
 
-bool is_auth_error(const Error& e) { return e.kind == ErrorKind::unauthorized || e.kind == ErrorKind::expired; }
-
 class ProvisionRun {
  public:
   ProvisionRun(const ProvisionOptions& o, const Target& t, const ProvisionEnv& env)
@@ -363,11 +361,10 @@ int ProvisionRun::run() {
   journal_ = std::move(journal).value();
 
   ApiClient api = client();
-  RetryLines retry_lines(stats_, o_.quiet);  // a line per retry until the progress bar takes over
+  std::optional<RetryLines> retry_lines(std::in_place, stats_, o_.quiet);  // until the progress bar takes over
   auto org = api.get_organization(t_.provider, t_.org);
-  if (!org.ok()) return fail(is_auth_error(org.error()) ? kExitAuth : kExitFailure, describe_error(org.error(), t_));
-  if (auto s = select(api); !s.ok())
-    return fail(is_auth_error(s.error()) ? kExitAuth : kExitFailure, describe_error(s.error(), t_));
+  if (!org.ok()) return fail(exit_status_for(org.error()), describe_error(org.error(), t_));
+  if (auto s = select(api); !s.ok()) return fail(exit_status_for(s.error()), describe_error(s.error(), t_));
   // Repositories outside the selection that the journal says need attention are reconciled too.
   std::set<RepoKey> selected_keys;
   for (const auto& i : items_) selected_keys.insert(i.key);
@@ -435,6 +432,7 @@ int ProvisionRun::run() {
     job_ = *job;
   }
   outcomes_.resize(items_.size());
+  retry_lines.reset();
   progress_ = std::make_unique<Progress>("provision", items_.size(), Progress::style_for(o_.quiet), o_.verbose, stats_);
   const double start = client::steady_seconds();
   parallel(items_.size(), [&](ApiClient& worker, std::size_t i) {

@@ -167,11 +167,12 @@ Result<HttpResponse> ApiClient::call(const std::string& method, const std::strin
     if (!response.ok()) {
       stats_.transport_errors++;
       pacer_.on_lost(sent);
-      const bool maybe_sent = response.error().kind != ErrorKind::unavailable;
+      const TransportFailure failure = transport_->last_failure();
+      const bool maybe_sent = failure == TransportFailure::timeout || failure == TransportFailure::other;
       if (maybe_sent) uncertain_ = true;
       const bool reached = stats_.requests.load() > 0;
       if ((maybe_sent && !repeatable) || !retry_.may_retry(attempt) ||
-          !retry_.retry_without_response(transport_->last_failure() == TransportFailure::tls, reached))
+          !retry_.retry_without_response(failure == TransportFailure::tls, reached))
         return make_error(ErrorKind::unavailable, "cannot reach " + settings_.api_url + ": " + response.error().message);
       retry(RetryCause::unreachable, 0, attempt, retry_.max_attempts() - 1, retry_.delay(attempt, std::nullopt, random_),
             response.error().message);
