@@ -49,7 +49,7 @@ TEST(CliCommands, UserAddAndMemberSet) {
   ASSERT_EQ(set.exit_code, 0) << set.err;
   auto after = as_bot({"provision", "--yes", "--dry-run"});
   EXPECT_EQ(after.exit_code, 0) << after.err;
-  EXPECT_EQ(after.out, "r-0000\nr-0001\n");
+  EXPECT_EQ(after.out, "create r-0000\ncreate r-0001\n");  // the dry run's plan, per repository
   auto bad = w.cli({"member", "set", "--user", id});
   EXPECT_EQ(bad.exit_code, 2);
 }

@@ -38,8 +38,8 @@ TEST(CliTerminal, ConfirmationQuestionIsAskedAndHonoured) {
   CliWorld w(5);
   auto out = w.server->dir() / "t.csv";
   auto no = run_on_terminal(w.cli_args({"provision", "-o", out.string()}), w.cli_env(), "n\n");
-  EXPECT_NE(no.out.find("Create repository tokens for 5 repositories in gh/acme? [y/N]"), std::string::npos) << no.out;
-  EXPECT_EQ(no.exit_code, 1);
+  EXPECT_NE(no.out.find("Create 5 repository tokens in gh/acme (leave 0 alone)? [y/N]"), std::string::npos) << no.out;
+  EXPECT_EQ(no.exit_code, 3);  // cancelled
   EXPECT_EQ(w.stored_token_count(), 0);
   auto yes = run_on_terminal(w.cli_args({"provision", "-o", out.string()}), w.cli_env(), "y\n");
   EXPECT_EQ(yes.exit_code, 0) << yes.out;
