@@ -74,7 +74,36 @@ TEST(TokenFormat, MalformedInputsSayWhatIsWrong) {
   EXPECT_TRUE(has_repotokens_prefix("rtka_x"));
 }
 
-TEST(Crc32, KnownVector) { EXPECT_EQ(crc32("123456789"), 0xCBF43926u); }
+TEST(Crc32, KnownVector) {
+  EXPECT_EQ(crc32("123456789"), 0xCBF43926u);
+  EXPECT_EQ(crc32(""), 0u);
+}
+
+TEST(Hex, RoundTripsThroughTheKeyFormat) {
+  const std::uint8_t bytes[] = {0x00, 0x0f, 0xa5, 0xff};
+  EXPECT_EQ(to_hex(bytes), "000fa5ff");
+  EXPECT_EQ(to_hex(std::span<const std::uint8_t>()), "");
+  EXPECT_TRUE(parse_secret_key(std::string(64, 'A')));  // upper case is read too
+  EXPECT_FALSE(parse_secret_key(std::string(62, 'a') + "a "));
+  EXPECT_FALSE(parse_secret_key(std::string(63, 'a') + ":"));
+}
+
+TEST(Redaction, TokenShapedRunsAreCutToTheirPrefix) {
+  SystemRandom random;
+  std::string account = generate_token(TokenKind::account, random);
+  std::string repository = generate_token(TokenKind::repository, random);
+  EXPECT_EQ(redact_tokens("/api/v3/user/tokens/" + account), "/api/v3/user/tokens/rtka_[redacted]");
+  EXPECT_EQ(redact_tokens("/a/" + repository + "/b?x=" + account + "&y"),
+            "/a/rtkr_[redacted]/b?x=rtka_[redacted]&y");
+  std::string mistyped = account;
+  mistyped[9] = mistyped[9] == 'a' ? 'b' : 'a';
+  EXPECT_EQ(redact_tokens("x" + mistyped), "xrtka_[redacted]");          // checksum fails: still a secret
+  EXPECT_EQ(redact_tokens(account.substr(0, 40)), "rtka_[redacted]");   // cut short: still most of one
+  EXPECT_EQ(redact_tokens("rtka_rtkr_" + repository.substr(5)), "rtka_rtkr_[redacted]");
+  // Nothing token-shaped: no copy at all.
+  for (const std::string& plain : std::vector<std::string>{"", "/api/v3/user/tokens/12", "/rtka_short", "/rtkx_" + account.substr(5), "rtk"})
+    EXPECT_EQ(redact_tokens(plain), std::nullopt) << plain;
+}
 
 TEST(SecretHasher, KeyedDeterministicAndKeySensitive) {
   SecretKey k1{}, k2{};
