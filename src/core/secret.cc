@@ -1,7 +1,9 @@
-// Token generation and checking, keyed hashing (libsodium BLAKE2b), and the small encodings they use.
+// Token generation and checking, keyed hashing (libsodium BLAKE2b), and the small encodings they use:
+// CRC32 from zlib, base64url and hex from libsodium; only base62 (no library offers it) is written here.
 #include "core/secret.h"
 
 #include <sodium.h>
+#include <zlib.h>
 
 #include <stdexcept>
 
@@ -62,6 +64,44 @@ bool has_repotokens_prefix(std::string_view token) {
   return token.starts_with(kAccountTokenPrefix) || token.starts_with(kRepositoryTokenPrefix);
 }
 
+namespace {
+
+// Length of the run of base62 characters at the start of `text`.
+size_t base62_run(std::string_view text) {
+  size_t n = 0;
+  while (n < text.size() && base62_value(text[n]) >= 0) ++n;
+  return n;
+}
+
+// Where the next token-shaped run starts at or after `from` (npos when none), and its body length.
+size_t find_token_shape(std::string_view text, size_t from, size_t& body) {
+  for (size_t at = text.find("rtk", from); at != std::string_view::npos; at = text.find("rtk", at + 1)) {
+    std::string_view rest = text.substr(at);
+    if (!rest.starts_with(kAccountTokenPrefix) && !rest.starts_with(kRepositoryTokenPrefix)) continue;
+    body = base62_run(rest.substr(kAccountTokenPrefix.size()));
+    if (body >= kRedactedBodyLength) return at;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<std::string> redact_tokens(std::string_view text) {
+  size_t body = 0;
+  size_t at = find_token_shape(text, 0, body);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string out;
+  size_t done = 0;
+  while (at != std::string_view::npos) {
+    out.append(text.substr(done, at + kAccountTokenPrefix.size() - done));
+    out.append("[redacted]");
+    done = at + kAccountTokenPrefix.size() + body;
+    at = find_token_shape(text, done, body);
+  }
+  out.append(text.substr(done));
+  return out;
+}
+
 Result<TokenKind> check_token_format(std::string_view token) {
   TokenKind kind;
   if (token.starts_with(kAccountTokenPrefix)) {
@@ -114,28 +154,18 @@ std::optional<SecretKey> parse_secret_key(std::string_view hex) {
   while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r' || hex.back() == ' ')) hex.remove_suffix(1);
   if (hex.size() != 64) return std::nullopt;
   SecretKey key;
-  for (size_t i = 0; i < 32; ++i) {
-    auto nib = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    int hi = nib(hex[2 * i]), lo = nib(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    key[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-  }
+  size_t length = 0;
+  // No hex_end: anything but 64 hex digits is refused.
+  if (sodium_hex2bin(key.data(), key.size(), hex.data(), hex.size(), nullptr, &length, nullptr) != 0 ||
+      length != key.size())
+    return std::nullopt;
   return key;
 }
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (auto b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
+  std::string out(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), bytes.data(), bytes.size());
+  out.pop_back();  // the terminating NUL
   return out;
 }
 
@@ -148,64 +178,31 @@ SecretKey generate_secret_key(RandomSource& random) {
 }
 
 std::uint32_t crc32(std::string_view data) {
-  static const auto table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char ch : data) c = table[(c ^ ch) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+  return static_cast<std::uint32_t>(
+      ::crc32_z(::crc32_z(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(data.data()), data.size()));
+}
+
+namespace {
+constexpr int kBase64Url = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 }
 
 std::string base64url_encode(std::string_view bytes) {
-  static constexpr char kAlpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    std::uint32_t v = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8) | std::uint8_t(bytes[i + 2]);
-    out += {kAlpha[v >> 18], kAlpha[(v >> 12) & 63], kAlpha[(v >> 6) & 63], kAlpha[v & 63]};
-  }
-  if (bytes.size() - i == 1) {
-    std::uint32_t v = std::uint8_t(bytes[i]) << 16;
-    out += {kAlpha[v >> 18], kAlpha[(v >> 12) & 63]};
-  } else if (bytes.size() - i == 2) {
-    std::uint32_t v = (std::uint8_t(bytes[i]) << 16) | (std::uint8_t(bytes[i + 1]) << 8);
-    out += {kAlpha[v >> 18], kAlpha[(v >> 12) & 63], kAlpha[(v >> 6) & 63]};
-  }
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kBase64Url), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                    kBase64Url);
+  out.resize(out.size() - 1);  // the terminating NUL
   return out;
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-  };
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = val(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  // Leftover bits must be zero, so every byte string has exactly one encoding.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3 + 3, '\0');
+  size_t length = 0;
+  // No b64_end: the whole text must decode. libsodium also refuses leftover bits that are not zero, so every
+  // byte string has exactly one encoding (a cursor cannot be varied without breaking its MAC check first).
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
+                        &length, nullptr, kBase64Url) != 0)
+    return std::nullopt;
+  out.resize(length);
   return out;
 }
 

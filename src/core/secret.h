@@ -1,5 +1,6 @@
 // Token secrets: their text format (kind prefix, 43 random base62 characters, CRC32 checksum suffix),
-// the random source they come from, and the keyed hash that is all the database ever stores.
+// the random source they come from, the keyed hash that is all the database ever stores, and their
+// redaction from text bound for logs.
 #pragma once
 
 #include <array>
@@ -45,6 +46,13 @@ Result<TokenKind> check_token_format(std::string_view token);
 
 // True when the text starts with one of our prefixes (a Codacy token does not).
 bool has_repotokens_prefix(std::string_view token);
+
+// For logs: `text` with each run shaped like a token replaced by its prefix and "[redacted]"
+// ("rtka_[redacted]"), or nullopt when there is none (the common case: one scan, no allocation). A run is a
+// prefix followed by at least kRedactedBodyLength letters and digits: every valid token, and also one
+// mistyped or cut short, whose checksum fails but which is still nearly all of a secret.
+inline constexpr size_t kRedactedBodyLength = 32;
+std::optional<std::string> redact_tokens(std::string_view text);
 
 using SecretHash = std::array<std::uint8_t, 32>;
 using SecretKey = std::array<std::uint8_t, 32>;

@@ -51,9 +51,15 @@ std::vector<OptionSpec> serve_specs() {
       {"ratelimit-failure", "when Redis is unreachable: open (per-node limits) or closed (answer 503)", "open"},
       {"max-body", "largest request body in bytes", "1048576"},
       {"max-coverage-body", "largest coverage upload (/2.0) body in bytes", "67108864"},
-      {"max-connections", "open connections beyond which new ones are closed", "10000"},
+      {"max-connections", "open connections in all; when full, the longest-idle one makes room for a new one", "10000"},
+      {"max-connections-per-address", "open connections one client address may hold; beyond, new ones are closed",
+       "256"},
       {"read-timeout", "seconds a whole request may take to arrive", "30"},
       {"idle-timeout", "seconds a keep-alive connection may stay idle", "60"},
+      {"first-byte-timeout", "seconds a new connection may take to send its first byte (at most --idle-timeout)",
+       "10"},
+      {"header-timeout", "seconds a request's head may take to arrive after its first byte (at most --read-timeout)",
+       "10"},
       {"drain-timeout", "seconds in-flight requests may take after SIGTERM", "10"},
       {"log-format", "text or json", "text"},
       {"log-level", "trace, debug, info, warn or error", "info"},
@@ -167,8 +173,12 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
   c.max_coverage_body = static_cast<std::uint64_t>(
       integer_option("max-coverage-body", get("max-coverage-body"), 1, std::int64_t{1} << 40));
   c.max_connections = static_cast<int>(integer_option("max-connections", get("max-connections"), 1, 10000000));
+  c.max_connections_per_address = static_cast<int>(
+      integer_option("max-connections-per-address", get("max-connections-per-address"), 1, 10000000));
   c.read_timeout = number_option("read-timeout", get("read-timeout"), 0.001, 86400);
   c.idle_timeout = number_option("idle-timeout", get("idle-timeout"), 0.001, 86400);
+  c.first_byte_timeout = number_option("first-byte-timeout", get("first-byte-timeout"), 0.001, 86400);
+  c.header_timeout = number_option("header-timeout", get("header-timeout"), 0.001, 86400);
   c.drain_timeout = number_option("drain-timeout", get("drain-timeout"), 0, 86400);
   const std::string& format = get("log-format");
   if (format != "text" && format != "json") bad_value("log-format", format, "text or json");

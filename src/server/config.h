@@ -29,8 +29,11 @@ struct ServeConfig {
   std::uint64_t max_body = 1048576;
   std::uint64_t max_coverage_body = 64ull << 20;  // the /2.0 coverage uploads (monorepo reports)
   int max_connections = 10000;
+  int max_connections_per_address = 256;  // one client address may hold at most this many
   double read_timeout = 30;
   double idle_timeout = 60;
+  double first_byte_timeout = 10;  // a new connection's first request must start within this (<= idle)
+  double header_timeout = 10;      // a request's head must be complete this long after its first byte
   double drain_timeout = 10;
   bool log_json = false;
   std::string log_level = "info";

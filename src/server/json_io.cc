@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <functional>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -238,14 +240,76 @@ ApiResponse list_response(json items, const std::optional<std::string>& cursor, 
   return bare_response(200, envelope);
 }
 
+namespace {
+
+// A parser callback that notes the first key an object holds twice, with its path ("extra.b.c",
+// "list[1].k"). nlohmann keeps the last of the two; a request must not leave the server to pick one.
+struct DuplicateKeys {
+  struct Level {
+    bool object = false;
+    std::vector<std::string> keys;  // object: the keys so far
+    long index = -1;                // array: the element being read
+  };
+  std::vector<Level> levels;
+  std::optional<std::string> found;
+
+  bool operator()(int, json::parse_event_t event, json& parsed) {
+    using E = json::parse_event_t;
+    switch (event) {
+      case E::object_start:
+      case E::array_start:
+        next_element();
+        levels.push_back(Level{.object = event == E::object_start, .keys = {}, .index = -1});
+        break;
+      case E::object_end:
+      case E::array_end:
+        if (!levels.empty()) levels.pop_back();
+        break;
+      case E::key: {
+        Level& level = levels.back();
+        std::string key = parsed.get<std::string>();
+        if (!found && std::find(level.keys.begin(), level.keys.end(), key) != level.keys.end()) found = path_of(key);
+        level.keys.push_back(std::move(key));
+        break;
+      }
+      case E::value:
+        next_element();
+        break;
+    }
+    return true;
+  }
+  void next_element() {
+    if (!levels.empty() && !levels.back().object) ++levels.back().index;
+  }
+  // The path of `key` in the current object: "extra.b.c", "list[1].k", or the key itself at the top.
+  std::string path_of(const std::string& key) const {
+    std::string out;
+    for (size_t i = 0; i + 1 < levels.size(); ++i) {
+      if (!levels[i].object) {
+        out += "[" + std::to_string(levels[i].index) + "]";
+      } else {
+        if (!out.empty()) out += '.';
+        out += levels[i].keys.back();
+      }
+    }
+    return out.empty() ? key : out + "." + key;
+  }
+};
+
+}  // namespace
+
 Result<json> parse_body(std::string_view body, bool required) {
   bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
   if (blank) {
     if (required) return make_error(ErrorKind::invalid, "a JSON object body is required");
     return json::object();
   }
-  json j = json::parse(body, nullptr, false);
+  DuplicateKeys duplicates;
+  json j = json::parse(body, std::ref(duplicates), false);
   if (j.is_discarded()) return make_error(ErrorKind::invalid, "the request body is not valid JSON");
+  if (duplicates.found)
+    return make_error(ErrorKind::invalid, fmt::format("the request body has the key \"{}\" twice; send each key once",
+                                                      *duplicates.found));
   if (!j.is_object()) return make_error(ErrorKind::invalid, "the request body must be a JSON object");
   return j;
 }

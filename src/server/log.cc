@@ -3,6 +3,7 @@
 #include "server/log.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <unistd.h>
@@ -14,6 +15,8 @@
 #include <spdlog/details/os.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+
+#include "core/secret.h"
 
 namespace rt::server {
 namespace {
@@ -122,15 +125,18 @@ bool access_log_enabled() { return logger().should_log(spdlog::level::info); }
 
 void log_access(const AccessEntry& e) {
   if (!access_log_enabled()) return;
+  // A secret pasted into a path (DELETE /user/tokens/<secret>) is logged as its prefix only.
+  const std::optional<std::string> redacted = redact_tokens(e.path);
+  const std::string_view path = redacted ? std::string_view(*redacted) : e.path;
   if (!g_json) {
-    logger().info("access {} {} {} {:.3f}ms {}B {} {}", e.method, e.path, e.status, e.duration_ms, e.bytes,
+    logger().info("access {} {} {} {:.3f}ms {}B {} {}", e.method, path, e.status, e.duration_ms, e.bytes,
                   e.route, e.principal);
     return;
   }
   std::string line = "\"msg\":\"access\",\"method\":";
   append_json_string(line, e.method);
   line += ",\"path\":";
-  append_json_string(line, e.path);
+  append_json_string(line, path);
   line += ",\"route\":";
   append_json_string(line, e.route);
   line += fmt::format(",\"status\":{},\"durationMs\":{:.3f},\"bytes\":{},\"principal\":", e.status, e.duration_ms,

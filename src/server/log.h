@@ -1,6 +1,6 @@
 // Logging on stderr through spdlog: operational messages and the access log (one line per request,
-// text or JSON lines). Never a header value, never a body: only method, path, status, timing, size and
-// the principal's description.
+// text or JSON lines). Never a header value, never a body: only method, path (with anything shaped like a
+// token redacted), status, timing, size and the principal's description.
 #pragma once
 
 #include <cstddef>

@@ -2,6 +2,8 @@
 // each route's pre-split pattern; a path that matches some pattern under another method is a 405.
 #include "server/router.h"
 
+#include <deque>
+
 namespace rt::server {
 namespace {
 
@@ -71,6 +73,35 @@ bool percent_decode(std::string_view in, std::string& out) {
     i += 2;
   }
   return true;
+}
+
+std::optional<std::string> repeated_query_parameter(std::string_view query) {
+  if (query.empty()) return std::nullopt;
+  // The names as they are, or decoded (into reused strings: a deque keeps them in place as it grows) when
+  // they hold an escape or a '+'. Both containers keep their capacity from request to request.
+  thread_local std::deque<std::string> decoded;
+  thread_local std::vector<std::string_view> names;
+  names.clear();
+  size_t escaped = 0;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    std::string_view name = pair.substr(0, pair.find('='));
+    if (pair.empty()) continue;  // "a&&b": an empty pair names nothing
+    if (name.find_first_of("%+") != std::string_view::npos) {
+      if (decoded.size() <= escaped) decoded.emplace_back();
+      std::string raw(name);
+      for (char& c : raw)
+        if (c == '+') c = ' ';
+      if (!percent_decode(raw, decoded[escaped])) decoded[escaped] = raw;  // a stray '%' is kept as typed
+      name = decoded[escaped++];
+    }
+    for (std::string_view seen : names)
+      if (seen == name) return std::string(name);
+    names.push_back(name);
+  }
+  return std::nullopt;
 }
 
 Route& Router::add_route(Method method, std::string_view pattern, const char* name) {

@@ -3,6 +3,7 @@
 // Linear over a few dozen routes of pre-split segments: no regex, no allocation beyond the parameters.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,11 @@ struct RouteMatch {
 
 // Decodes %XX escapes once ('+' is left alone in paths). False on a malformed escape.
 bool percent_decode(std::string_view in, std::string& out);
+
+// The decoded name of the first query parameter that appears more than once ("limit=10&limit=20x" ->
+// "limit"; "%6Cimit" and "limit" are one name), or nullopt when every name appears once. A request must
+// not leave the server to pick one reading. Allocation-free for queries without escapes.
+std::optional<std::string> repeated_query_parameter(std::string_view query);
 
 class Router {
  public:

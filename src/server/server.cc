@@ -80,9 +80,14 @@ void describe_metrics() {
   metrics::describe("repotokens_http_request_duration_seconds", "histogram", "HTTP request latency by route");
   metrics::describe("repotokens_http_open_connections", "gauge", "open HTTP connections");
   metrics::describe("repotokens_http_connections_refused_total", "counter",
-                    "connections closed at once because of --max-connections or draining");
+                    "connections closed at once, by reason: per-address (--max-connections-per-address), "
+                    "max-connections (full, and no idle connection to shed), draining, gone");
+  metrics::describe("repotokens_http_connections_shed_total", "counter",
+                    "idle connections closed to make room for a new one at --max-connections");
   metrics::set_gauge("repotokens_http_open_connections", "", 0);
-  metrics::add("repotokens_http_connections_refused_total", "", 0);
+  for (const char* reason : {"per-address", "max-connections", "draining", "gone"})
+    metrics::add("repotokens_http_connections_refused_total", fmt::format("reason=\"{}\"", reason), 0);
+  metrics::add("repotokens_http_connections_shed_total", "", 0);
 }
 
 }  // namespace
@@ -133,7 +138,7 @@ void Server::run() {
     asio::post(w.ioc, [&w] {
       beast::error_code ignored;
       w.acceptor.close(ignored);
-      for (beast::tcp_stream* idle : w.idle) idle->socket().cancel(ignored);
+      for (IdleConnection& idle : w.idle) idle.stream->socket().cancel(ignored);
     });
   }
   const auto deadline = std::chrono::steady_clock::now() +

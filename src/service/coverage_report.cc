@@ -3,6 +3,7 @@
 // first rule broken.
 #include "service/coverage_report.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -61,7 +62,7 @@ class ReportSax {
     switch (where_) {
       case Where::root: where_ = Where::done; return true;
       case Where::file: return end_file();
-      case Where::lines: where_ = Where::file; return true;
+      case Where::lines: return end_lines();
       case Where::skip: return end_skip();
       default: return fail("malformed report");
     }
@@ -80,13 +81,21 @@ class ReportSax {
       default: return fail("malformed report");
     }
   }
+  // A key the report is read by may appear once (a JSON object with a key twice leaves the reading open).
   bool key(std::string& k) {
     if (where_ == Where::root) {
-      if (k == "fileReports") where_ = Where::file_reports_value;
-      else skip_value(Where::root);  // "total" and unknown fields: ignored, whatever their shape
+      if (k == "fileReports") {
+        if (seen_file_reports_) return fail("field 'fileReports' is given twice; send it once");
+        seen_file_reports_ = true;
+        where_ = Where::file_reports_value;
+      } else {
+        skip_value(Where::root);  // "total" and unknown fields: ignored, whatever their shape
+      }
       return true;
     }
     if (where_ == Where::file) {
+      if ((k == "filename" && has_filename_) || (k == "coverage" && has_coverage_))
+        return fail(fmt::format("{}: field '{}' is given twice; send it once", file_label(), k));
       if (k == "filename") where_ = Where::filename;
       else if (k == "coverage") where_ = Where::coverage;
       else skip_value(Where::file);
@@ -149,6 +158,15 @@ class ReportSax {
     lines_.clear();  // keeps its capacity: one buffer serves every file
     return true;
   }
+  bool end_lines() {
+    std::sort(lines_.begin(), lines_.end(), [](const LineHits& a, const LineHits& b) { return a.first < b.first; });
+    auto twice = std::adjacent_find(lines_.begin(), lines_.end(),
+                                    [](const LineHits& a, const LineHits& b) { return a.first == b.first; });
+    if (twice != lines_.end())
+      return fail(fmt::format("{}: line {} is given twice in 'coverage'; send each line once", file_label(), twice->first));
+    where_ = Where::file;
+    return true;
+  }
   bool end_file() {
     if (!has_filename_) return fail(fmt::format("fileReports[{}]: field 'filename' is required", file_index_));
     if (!has_coverage_) return fail(fmt::format("{}: field 'coverage' is required", file_label()));
@@ -189,6 +207,7 @@ class ReportSax {
   bool has_filename_ = false;
   bool has_coverage_ = false;
   bool has_file_reports_ = false;
+  bool seen_file_reports_ = false;
   std::uint32_t line_ = 0;
   std::vector<LineHits> lines_;
   CoverageEncoder encoder_;

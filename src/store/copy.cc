@@ -57,6 +57,15 @@ Result<std::set<std::string>> postgres_tables(postgres::Connection& db) {
   return names;
 }
 
+// The largest id SQLite ever gave a row of `table` (0 when none): AUTOINCREMENT keeps it in sqlite_sequence.
+Result<std::int64_t> largest_id_ever(sqlite::Connection& source, const std::string& table) {
+  RT_TRY(auto has_sequence,
+         source.query_int64("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_sequence'"));
+  if (has_sequence.value_or(0) == 0) return std::int64_t{0};
+  RT_TRY(auto seq, source.query_int64("SELECT seq FROM sqlite_sequence WHERE name = ?1", {table}));
+  return seq.value_or(0);
+}
+
 // The target's columns of `table`, checked to be exactly the source's (by name).
 Result<std::vector<Column>> matching_columns(sqlite::Connection& source, postgres::Connection& target,
                                              const std::string& table) {
@@ -199,10 +208,12 @@ Result<CopyReport> copy_in_transaction(sqlite::Connection& source, postgres::Con
     RT_TRY(auto columns, matching_columns(source, target, t));
     RT_TRY(std::int64_t read, copy_rows(source, target, t, columns));
     if (std::any_of(columns.begin(), columns.end(), [](const Column& c) { return c.name == "id"; })) {
-      // The next generated id follows the largest copied one.
-      RT_TRY(auto reset, target.exec("SELECT setval(pg_get_serial_sequence($1, 'id'), (SELECT COALESCE(max(id), 0) + 1 FROM " +
-                                         quoted(t) + "), false)",
-                                     {t}));
+      // The next generated id follows the largest the source ever handed out (ids are never reused): its
+      // sqlite_sequence entry, which also counts deleted rows, or the largest copied id.
+      RT_TRY(std::int64_t used, largest_id_ever(source, t));
+      RT_TRY(auto reset, target.exec("SELECT setval(pg_get_serial_sequence($1, 'id'), GREATEST((SELECT COALESCE(max(id), 0) FROM " +
+                                         quoted(t) + "), $2::bigint) + 1, false)",
+                                     {t, std::to_string(used)}));
       (void)reset;
     }
     RT_TRY(auto in_source, source.query_int64("SELECT count(*) FROM " + quoted(t)));

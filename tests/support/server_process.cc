@@ -220,11 +220,16 @@ std::vector<std::string> ServerProcess::database_args() const {
   return args;
 }
 
+std::string repotokensd_under_test() {
+  const char* other = std::getenv("REPOTOKENS_TEST_SERVER_BIN");
+  return other && *other ? std::string(other) : std::string(REPOTOKENSD_BIN);
+}
+
 // One attempt to start on `listen_port` (0 = any). Returns an empty string on success, else why not.
 std::string ServerProcess::try_start(int listen_port) {
   ++generation_;
   fs::path port_file = dir_.path() / ("port." + std::to_string(generation_));
-  std::vector<std::string> args = {REPOTOKENSD_BIN, "serve"};
+  std::vector<std::string> args = {repotokensd_under_test(), "serve"};
   for (auto& a : database_args()) args.push_back(std::move(a));
   args.insert(args.end(), {"--listen", "127.0.0.1:" + std::to_string(listen_port), "--port-file", port_file.string()});
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
@@ -307,7 +312,7 @@ void ServerProcess::kill9() {
 }
 
 std::string ServerProcess::create_user_offline(const std::string& name, bool instance_admin) {
-  std::vector<std::string> args = {REPOTOKENSD_BIN, "admin", "create-user"};
+  std::vector<std::string> args = {repotokensd_under_test(), "admin", "create-user"};
   for (auto& a : database_args()) args.push_back(std::move(a));
   args.insert(args.end(), {"--name", name});
   if (instance_admin) args.push_back("--instance-admin");

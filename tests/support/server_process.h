@@ -50,6 +50,10 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
 // PostgreSQL deployment with --secret-file. Returns its path.
 std::filesystem::path write_secret_file(const std::filesystem::path& dir);
 
+// The repotokensd that ServerProcess starts: this build's, or the one REPOTOKENS_TEST_SERVER_BIN names (to
+// show that a new test fails on an older build: REPOTOKENS_TEST_SERVER_BIN=/path/to/old/repotokensd).
+std::string repotokensd_under_test();
+
 class ServerProcess {
  public:
   // Starts `repotokensd serve --db URL [--secret-file K] --listen 127.0.0.1:0 --port-file F [extra]` and

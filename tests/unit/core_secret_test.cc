@@ -1,10 +1,11 @@
 // Token format (prefixes, alphabet, checksum), keyed hashing and the encodings they rely on.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <utility>
 #include <vector>
 
-#include <set>
-
+#include "core/cursor.h"
 #include "core/secret.h"
 
 namespace rt {
@@ -73,7 +74,36 @@ TEST(TokenFormat, MalformedInputsSayWhatIsWrong) {
   EXPECT_TRUE(has_repotokens_prefix("rtka_x"));
 }
 
-TEST(Crc32, KnownVector) { EXPECT_EQ(crc32("123456789"), 0xCBF43926u); }
+TEST(Crc32, KnownVector) {
+  EXPECT_EQ(crc32("123456789"), 0xCBF43926u);
+  EXPECT_EQ(crc32(""), 0u);
+}
+
+TEST(Hex, RoundTripsThroughTheKeyFormat) {
+  const std::uint8_t bytes[] = {0x00, 0x0f, 0xa5, 0xff};
+  EXPECT_EQ(to_hex(bytes), "000fa5ff");
+  EXPECT_EQ(to_hex(std::span<const std::uint8_t>()), "");
+  EXPECT_TRUE(parse_secret_key(std::string(64, 'A')));  // upper case is read too
+  EXPECT_FALSE(parse_secret_key(std::string(62, 'a') + "a "));
+  EXPECT_FALSE(parse_secret_key(std::string(63, 'a') + ":"));
+}
+
+TEST(Redaction, TokenShapedRunsAreCutToTheirPrefix) {
+  SystemRandom random;
+  std::string account = generate_token(TokenKind::account, random);
+  std::string repository = generate_token(TokenKind::repository, random);
+  EXPECT_EQ(redact_tokens("/api/v3/user/tokens/" + account), "/api/v3/user/tokens/rtka_[redacted]");
+  EXPECT_EQ(redact_tokens("/a/" + repository + "/b?x=" + account + "&y"),
+            "/a/rtkr_[redacted]/b?x=rtka_[redacted]&y");
+  std::string mistyped = account;
+  mistyped[9] = mistyped[9] == 'a' ? 'b' : 'a';
+  EXPECT_EQ(redact_tokens("x" + mistyped), "xrtka_[redacted]");          // checksum fails: still a secret
+  EXPECT_EQ(redact_tokens(account.substr(0, 40)), "rtka_[redacted]");   // cut short: still most of one
+  EXPECT_EQ(redact_tokens("rtka_rtkr_" + repository.substr(5)), "rtka_rtkr_[redacted]");
+  // Nothing token-shaped: no copy at all.
+  for (const std::string& plain : std::vector<std::string>{"", "/api/v3/user/tokens/12", "/rtka_short", "/rtkx_" + account.substr(5), "rtk"})
+    EXPECT_EQ(redact_tokens(plain), std::nullopt) << plain;
+}
 
 TEST(SecretHasher, KeyedDeterministicAndKeySensitive) {
   SecretKey k1{}, k2{};
@@ -114,6 +144,67 @@ TEST(Base64Url, RoundTripsAndRejectsNonCanonical) {
   EXPECT_FALSE(base64url_decode("Zh"));   // leftover bits set: not the canonical form of "f" ("Zg")
   EXPECT_FALSE(base64url_decode("Z"));    // impossible length
   EXPECT_FALSE(base64url_decode("a+b/"));  // standard, not URL-safe, alphabet
+}
+
+// Made by main at abed855 (hand-written CRC32 and base64url), before the move to zlib and libsodium:
+// each must still verify, and each byte string must still encode to the same text, byte for byte.
+constexpr const char* kTokensIssuedByMain[] = {
+    "rtka_1bGSmgqKWOBUYVxcqWcHo9edwI5MuzFBhkJ1oidX95f36xZRr",
+    "rtka_0d0NEagowSrCNmeKzMMmvbJqp2IATXunxJUqFmSciwu4ANqKa",
+    "rtka_GfgRoobFtOidYZA5wezaS9cPKi9kXPnHfg5KOjdrbvo0SIQK2",
+    "rtka_lYxBhBO4em6jKGU3vVzl11Sw1Smz1jEJghOFdnHjBHk3FZt2A",
+    "rtkr_oLt0Er63WgyOYbnMgo9H2Svk6YJU5gifTjEvawZccyq2aDIup",
+    "rtkr_xPjXkTBkEG79VtkNn0fUOIpAD8v3sZjmd7qbI46tN9s2NT05b",
+    "rtkr_V3b1g5ZXkvCbOAq2rQCKsGTS515UvEWmIX4jbTgt4C93H3dkt",
+    "rtkr_27dQWFRhn3GCuEBMwU2OScDIgoLRihAG7BKRjTEhb8O2cjWgm",
+};
+constexpr std::pair<const char*, const char*> kBase64UrlFromMain[] = {  // hex of the bytes, encoding
+    {"", ""},
+    {"dc", "3A"},
+    {"6cc6", "bMY"},
+    {"4bb395", "S7OV"},
+    {"9e1ff3ad", "nh_zrQ"},
+    {"cdf0ad4b46", "zfCtS0Y"},
+    {"b7a36fd379f82f1905683781a13ff198bd74a25a11003f82a9e01d2bc29a08", "t6Nv03n4LxkFaDeBoT_xmL10oloRAD-CqeAdK8KaCA"},
+    {"55b21bfa033ed2f1a9bbd62a45091da0d09aa19c770e57f4106fd13de1fb402d", "VbIb-gM-0vGpu9YqRQkdoNCaoZx3Dlf0EG_RPeH7QC0"},
+    {"5b283a3fb574d6224d465ce059a4aff87d43414c5b2c93a733dd07bb74df784c2a", "Wyg6P7V01iJNRlzgWaSv-H1DQUxbLJOnM90Hu3TfeEwq"},
+    {"59546e468000a0c3e1bd77fbba3832490a17e4754270ade4381c0fc3ef375eab819f744bc5fe96d1", "WVRuRoAAoMPhvXf7ujgySQoX5HVCcK3kOBwPw-83XquBn3RLxf6W0Q"},
+};
+
+std::string bytes_of_hex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+
+TEST(TokenFormat, TokensIssuedByEarlierBuildsStillVerify) {
+  for (const char* token : kTokensIssuedByMain) {
+    auto checked = check_token_format(token);
+    ASSERT_TRUE(checked.ok()) << token << ": " << checked.error().message;
+    EXPECT_EQ(*checked, std::string_view(token).starts_with("rtka_") ? TokenKind::account : TokenKind::repository);
+  }
+}
+
+TEST(Base64Url, EncodesExactlyAsEarlierBuildsDid) {
+  for (auto [hex, text] : kBase64UrlFromMain) {
+    std::string bytes = bytes_of_hex(hex);
+    EXPECT_EQ(base64url_encode(bytes), text) << hex;
+    EXPECT_EQ(base64url_decode(text), bytes) << text;
+  }
+}
+
+TEST(Cursor, CursorsIssuedByEarlierBuildsStillDecode) {
+  // Key 030a11..dc and this cursor were made by main at abed855.
+  auto key = parse_secret_key("030a11181f262d343b424950575e656c737a81888f969da4abb2b9c0c7ced5dc");
+  ASSERT_TRUE(key);
+  SecretHasher hasher(*key);
+  CursorCodec codec(hasher);
+  const std::string position("\x00\x01name-42\xff", 10);
+  auto decoded = codec.decode("repositories:gh/acme", "AAFuYW1lLTQy_w.KzQYHBsSZe7ydvu3NQTmZQ");
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(*decoded, position);
+  EXPECT_EQ(codec.encode("repositories:gh/acme", position), "AAFuYW1lLTQy_w.KzQYHBsSZe7ydvu3NQTmZQ");
+  EXPECT_EQ(to_hex(*key), "030a11181f262d343b424950575e656c737a81888f969da4abb2b9c0c7ced5dc");
 }
 
 }  // namespace

@@ -41,5 +41,22 @@ TEST(RepositoryJson, EscapesEveryStringAndKeepsTheShape) {
   EXPECT_EQ(nlohmann::json::parse(resp.body)["data"]["name"], "api");
 }
 
+TEST(RequestBody, AKeyTwiceAtAnyDepthIsRefusedNamingItsPath) {
+  auto message = [](std::string_view body) {
+    auto r = parse_body(body, true);
+    return r.ok() ? std::string("accepted") : r.error().message;
+  };
+  EXPECT_EQ(message(R"({"isAdmin":false,"isAdmin":true})"),
+            "the request body has the key \"isAdmin\" twice; send each key once");
+  EXPECT_NE(message(R"({"a":{"b":[1,{"c":1}],"d":{"e":1,"e":2}}})").find("\"a.d.e\""), std::string::npos);
+  EXPECT_NE(message(R"({"list":[{"k":1},[0,{"k":2,"k":3}]]})").find("\"list[1][1].k\""), std::string::npos);
+  EXPECT_NE(message(R"({"x":1,"\u0078":2})").find("\"x\""), std::string::npos);  // escapes decode first
+  // The same key in different objects, or keys that differ only in case, are fine.
+  EXPECT_EQ(message(R"({"k":{"k":1},"l":[{"k":1},{"k":2}],"K":3})"), "accepted");
+  EXPECT_EQ(message("{}"), "accepted");
+  EXPECT_EQ(message("[1]"), "the request body must be a JSON object");
+  EXPECT_EQ(message(R"({"a":1,"a")"), "the request body is not valid JSON");
+}
+
 }  // namespace
 }  // namespace rt::server

@@ -72,5 +72,19 @@ TEST(ServerPercentDecode, DecodesOnceAndKeepsPlus) {
   EXPECT_FALSE(percent_decode("%g1", out));
 }
 
+TEST(ServerQuery, ARepeatedParameterIsFoundByItsDecodedName) {
+  EXPECT_EQ(repeated_query_parameter(""), std::nullopt);
+  EXPECT_EQ(repeated_query_parameter("limit=10&cursor=abc&search=x"), std::nullopt);
+  EXPECT_EQ(repeated_query_parameter("limit=10&limit=20x"), "limit");
+  EXPECT_EQ(repeated_query_parameter("a&b=1&a=2"), "a");
+  EXPECT_EQ(repeated_query_parameter("%6Cimit=1&limit=2"), "limit");
+  EXPECT_EQ(repeated_query_parameter("my+key=1&my%20key=2"), "my key");
+  EXPECT_EQ(repeated_query_parameter("a=1&&b=2&"), std::nullopt);  // empty pairs name nothing
+  EXPECT_EQ(repeated_query_parameter("x%=1&x%=2"), "x%");          // a stray '%' is kept as typed
+  std::string many;  // far more names than any handler reads, the repeat at the end
+  for (int i = 0; i < 300; ++i) many += "k" + std::to_string(i) + "=1&";
+  EXPECT_EQ(repeated_query_parameter(many + "k%32=1"), "k2");
+}
+
 }  // namespace
 }  // namespace rt::server

@@ -108,6 +108,20 @@ TEST(CoverageReport, SameFileTwiceIsMerged) {
   EXPECT_EQ(r.covered, 2);
 }
 
+TEST(CoverageReport, AKeyTheReportIsReadByMayAppearOnce) {
+  EXPECT_NE(refusal(R"({"fileReports":[],"fileReports":[{"filename":"a","coverage":{}}]})").find("'fileReports' is given twice"),
+            std::string::npos);
+  EXPECT_NE(refusal(R"({"fileReports":[{"filename":"a","filename":"b","coverage":{}}]})").find("'filename' is given twice"),
+            std::string::npos);
+  EXPECT_NE(refusal(R"({"fileReports":[{"filename":"a","coverage":{},"coverage":{"1":1}}]})")
+                .find("fileReports[0] (a): field 'coverage' is given twice"),
+            std::string::npos);
+  EXPECT_NE(refusal(R"({"fileReports":[{"filename":"a","coverage":{"1":0,"2":1,"1":5}}]})").find("line 1 is given twice"),
+            std::string::npos);
+  // Ignored fields are not read, so their keys do not matter; a file named twice is still merged.
+  EXPECT_EQ(parsed(R"({"total":1,"total":2,"fileReports":[]})").files, 0);
+}
+
 TEST(CoverageReport, DeepNestingInIgnoredFieldsIsSkippedWithoutRecursion) {
   std::string deep = R"({"x":)" + std::string(100000, '[') + std::string(100000, ']') + R"(,"fileReports":[]})";
   auto r = parse_coverage_report(deep);  // the SAX parser keeps its nesting on the heap, not the stack

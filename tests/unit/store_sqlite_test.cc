@@ -133,6 +133,82 @@ TEST_F(SqliteStoreTest, OpeningAppliesMissingMigrationsAndKeepsData) {
   EXPECT_EQ(raw.column("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
 }
 
+// Databases made before ids were AUTOINCREMENT (schema 3) keep every id, foreign key, index and row across
+// the migration, and from then on no id is handed out twice.
+TEST_F(SqliteStoreTest, TheAutoincrementMigrationKeepsIdsAndNeverReusesThem) {
+  {
+    auto conn = must(sqlite::Connection::open(path("v3.db").string(), {}));
+    ASSERT_TRUE(sqlite::migrate(*conn, 3).ok());
+    ASSERT_TRUE(conn->execute_script(R"sql(
+INSERT INTO users(id, name, created_at) VALUES (1, 'ann', 1), (7, 'bob', 1);
+INSERT INTO organizations(id, provider, name, remote_identifier, type, created_at, default_lifetime_days,
+                          max_lifetime_days) VALUES (4, 'gh', 'acme', 'acme', 'Organization', 1, 30, 365);
+INSERT INTO memberships(org_id, user_id, role) VALUES (4, 7, 'admin');
+INSERT INTO repositories(id, org_id, name, visibility, remote_identifier, created_at, updated_at)
+  VALUES (5, 4, 'api', 'Private', '', 1, 1), (8, 4, 'web', 'Private', '', 1, 1);
+INSERT INTO repository_permissions(repository_id, user_id, permission) VALUES (8, 1, 'write');
+INSERT INTO audit_events(id, org_id, at, actor, action, target, details) VALUES (11, 4, 1, 'user:bob', 'x', 't', '');
+)sql").ok());
+    const std::pair<Id, Id> account[] = {{3, 1}, {9, 7}};  // (token id, user id)
+    for (auto [id, user] : account)
+      ASSERT_TRUE(conn->execute("INSERT INTO account_tokens(id, user_id, hash, created_at) VALUES (?1, ?2, ?3, 1)",
+                                {id, user, test_hash(static_cast<std::uint32_t>(id))}).ok());
+    const std::pair<Id, Id> repository[] = {{2, 5}, {6, 8}, {12, 5}};  // (token id, repository id)
+    for (auto [id, repo] : repository)
+      ASSERT_TRUE(conn->execute("INSERT INTO repository_tokens(id, repository_id, name, hash, created_at, expires_at) "
+                                "VALUES (?1, ?2, 'ci' || ?1, ?3, 1, 4000000000)",
+                                {id, repo, test_hash(static_cast<std::uint32_t>(id))}).ok());
+    ASSERT_TRUE(conn->execute("DELETE FROM repository_tokens WHERE id = 2").ok());  // below the largest id
+  }
+  auto store = must(open_store("sqlite:" + path("v3.db").string()));
+  EXPECT_EQ(must(store->get_user(7)).name, "bob");
+  EXPECT_EQ(must(store->get_repository_by_id(8)).name, "web");
+  EXPECT_EQ(must(store->find_repository_token(test_hash(12))).id, 12);
+  EXPECT_EQ(must(store->find_repository_token(test_hash(6))).repository_id, 8);
+  EXPECT_EQ(must(store->find_account_token(test_hash(9))).user.id, 7);
+  EXPECT_EQ(must(store->get_permission(8, 1)), Permission::write);
+  EXPECT_EQ(must(store->get_role(4, 7)), OrgRole::admin);
+
+  // New rows continue above the largest id each table ever had.
+  auto fresh = must(store->create_repository_token(
+      NewRepositoryToken{.repository_id = 5, .name = "new", .hash = test_hash(100), .created_at = 2,
+                         .expires_at = 4000000000},
+      2, kMaxLiveTokensPerRepository, audit_event(4, "repository.token.create")));
+  EXPECT_EQ(fresh.id, 13);
+  EXPECT_EQ(must(store->create_account_token(1, test_hash(101), 2, std::nullopt)).id, 10);
+  EXPECT_EQ(must(store->create_user(NewUser{.name = "cy", .email = std::nullopt, .is_admin = false, .created_at = 2})).id, 8);
+  std::vector<Id> doomed{13};
+  ASSERT_EQ(must(store->delete_repository_tokens(5, doomed, audit_event(4, "repository.token.revoke"))), 1);
+  EXPECT_EQ(must(store->create_repository_token(
+                     NewRepositoryToken{.repository_id = 5, .name = "newer", .hash = test_hash(102), .created_at = 2,
+                                        .expires_at = 4000000000},
+                     2, kMaxLiveTokensPerRepository, audit_event(4, "repository.token.create")))
+                .id,
+            14);
+  // Deleting a repository still cascades to its tokens (the foreign keys survived the table rebuild).
+  ASSERT_TRUE(store->delete_repository(8, audit_event(4, "repository.delete")).ok());
+  EXPECT_EQ(store->find_repository_token(test_hash(6)).error().kind, ErrorKind::not_found);
+  store.reset();
+
+  RawDb raw(path("v3.db"));
+  EXPECT_TRUE(raw.column("PRAGMA foreign_key_check").empty());
+  EXPECT_EQ(raw.column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+  // Every table with an id now counts in sqlite_sequence, and every index is still there.
+  for (const char* table : {"users", "account_tokens", "organizations", "repositories", "repository_tokens",
+                            "audit_events", "coverage_reports", "coverage_uploads"}) {
+    auto sql = raw.column(std::string("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = '") + table + "'");
+    ASSERT_EQ(sql.size(), 1u) << table;
+    EXPECT_NE(sql[0].find("AUTOINCREMENT"), std::string::npos) << table << ": " << sql[0];
+  }
+  for (const char* index : {"account_tokens_by_user", "memberships_by_user", "repository_permissions_by_user",
+                            "repository_tokens_by_repository", "audit_events_by_org", "repository_tokens_live",
+                            "repository_tokens_by_name", "coverage_uploads_by_repository", "coverage_uploads_by_commit"})
+    EXPECT_EQ(raw.column(std::string("SELECT name FROM sqlite_schema WHERE type = 'index' AND name = '") + index + "'").size(),
+              1u)
+        << index;
+  EXPECT_EQ(raw.column("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'"), std::vector<std::string>{"11"});
+}
+
 TEST_F(SqliteStoreTest, ADatabaseWithANewerSchemaIsRefused) {
   const std::string url = "sqlite:" + path("future.db").string();
   must(must(open_store(url))->create_user(NewUser{.name = "keep"}));

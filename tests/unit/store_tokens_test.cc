@@ -283,5 +283,39 @@ TEST_P(StoreTest, ListsTheAuditLogNewestFirstWithInclusiveBounds) {
   EXPECT_EQ(next.total, 5);
 }
 
+// No id is ever handed out twice (docs/design.md "Ids are never reused"): a retried or stale DELETE of a
+// revoked token's id must find nothing, not the next token created.
+TEST_P(StoreTest, IdsOfDeletedRowsAreNeverHandedOutAgain) {
+  User u = add_user("owner");
+  Organization o = add_org("acme", u.id);
+  Repository r = add_repo(o.id, "api");
+
+  RepositoryToken first = must(add_token(r.id, "t", 1, kNow, kNow + 100));
+  std::vector<Id> doomed{first.id};
+  ASSERT_EQ(must(store().delete_repository_tokens(r.id, doomed, audit_event(o.id, "repository.token.revoke"))), 1);
+  RepositoryToken second = must(add_token(r.id, "t", 2, kNow, kNow + 100));
+  EXPECT_GT(second.id, first.id);
+
+  AccountToken a1 = must(store().create_account_token(u.id, test_hash(10, 1), kNow, std::nullopt));
+  ASSERT_TRUE(store().delete_account_token(u.id, a1.id).ok());
+  AccountToken a2 = must(store().create_account_token(u.id, test_hash(11, 1), kNow, std::nullopt));
+  EXPECT_GT(a2.id, a1.id);
+
+  Repository again = add_repo(o.id, "web");
+  ASSERT_TRUE(store().delete_repository(again.id, audit_event(o.id, "repository.delete")).ok());
+  Repository third = add_repo(o.id, "web");
+  EXPECT_GT(third.id, again.id);
+
+  // The rule outlives the process: the largest id, deleted, stays used after reopening.
+  std::vector<Id> latest{second.id};
+  ASSERT_EQ(must(store().delete_repository_tokens(r.id, latest, audit_event(o.id, "repository.token.revoke"))), 1);
+  ASSERT_TRUE(store().delete_account_token(u.id, a2.id).ok());
+  ASSERT_TRUE(store().delete_repository(third.id, audit_event(o.id, "repository.delete")).ok());
+  reopen();
+  EXPECT_GT(must(add_token(r.id, "t", 3, kNow, kNow + 100)).id, second.id);
+  EXPECT_GT(must(store().create_account_token(u.id, test_hash(12, 1), kNow, std::nullopt)).id, a2.id);
+  EXPECT_GT(add_repo(o.id, "web").id, third.id);
+}
+
 }  // namespace
 }  // namespace rt::testing

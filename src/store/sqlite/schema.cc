@@ -12,6 +12,9 @@ struct Migration {
   int version;
   const char* description;
   const char* sql;
+  // Rebuilds tables that others reference: runs with foreign keys off (DROP TABLE would otherwise delete
+  // the rows that reference it, ON DELETE CASCADE), and is checked with foreign_key_check before commit.
+  bool rebuilds_tables = false;
 };
 
 constexpr std::array kMigrations{
@@ -129,6 +132,148 @@ CREATE TABLE coverage_uploads (
 CREATE INDEX coverage_uploads_by_repository ON coverage_uploads(repository_id, id);
 CREATE INDEX coverage_uploads_by_commit ON coverage_uploads(repository_id, commit_sha, status);
 )sql"},
+    // Ids are never reused (docs/design.md "Ids are never reused"): without AUTOINCREMENT SQLite hands out
+    // max(id)+1, so revoking the newest token made its id the next one's. SQLite cannot add AUTOINCREMENT to
+    // a table, so each table with an id is rebuilt (the documented create-copy-drop-rename procedure, with
+    // foreign keys off for the step: see migrate()) keeping every id; copying explicit ids sets each table's
+    // sqlite_sequence to its largest id. Ids deleted above the largest remaining one before this step left no
+    // trace and can still be handed out once more; every id deleted from now on is gone for good.
+    Migration{4, "ids are never reused (AUTOINCREMENT)", R"sql(
+CREATE TABLE new_users (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT NOT NULL UNIQUE,
+  email      TEXT,
+  is_admin   INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+INSERT INTO new_users(id, name, email, is_admin, created_at) SELECT id, name, email, is_admin, created_at FROM users;
+DROP TABLE users;
+ALTER TABLE new_users RENAME TO users;
+
+CREATE TABLE new_account_tokens (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  hash         BLOB NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER,
+  last_used_at INTEGER
+);
+INSERT INTO new_account_tokens(id, user_id, hash, created_at, expires_at, last_used_at)
+  SELECT id, user_id, hash, created_at, expires_at, last_used_at FROM account_tokens;
+DROP TABLE account_tokens;
+ALTER TABLE new_account_tokens RENAME TO account_tokens;
+CREATE INDEX account_tokens_by_user ON account_tokens(user_id, id);
+
+CREATE TABLE new_organizations (
+  id                    INTEGER PRIMARY KEY AUTOINCREMENT,
+  provider              TEXT NOT NULL,
+  name                  TEXT NOT NULL,
+  remote_identifier     TEXT NOT NULL,
+  type                  TEXT NOT NULL,
+  created_at            INTEGER NOT NULL,
+  default_lifetime_days INTEGER NOT NULL,
+  max_lifetime_days     INTEGER NOT NULL,
+  UNIQUE (provider, name)
+);
+INSERT INTO new_organizations(id, provider, name, remote_identifier, type, created_at, default_lifetime_days,
+                              max_lifetime_days)
+  SELECT id, provider, name, remote_identifier, type, created_at, default_lifetime_days, max_lifetime_days
+  FROM organizations;
+DROP TABLE organizations;
+ALTER TABLE new_organizations RENAME TO organizations;
+
+CREATE TABLE new_repositories (
+  id                INTEGER PRIMARY KEY AUTOINCREMENT,
+  org_id            INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  name              TEXT NOT NULL,
+  visibility        TEXT NOT NULL,
+  remote_identifier TEXT NOT NULL,
+  languages         TEXT NOT NULL DEFAULT '[]',
+  created_at        INTEGER NOT NULL,
+  updated_at        INTEGER NOT NULL,
+  UNIQUE (org_id, name)
+);
+INSERT INTO new_repositories(id, org_id, name, visibility, remote_identifier, languages, created_at, updated_at)
+  SELECT id, org_id, name, visibility, remote_identifier, languages, created_at, updated_at FROM repositories;
+DROP TABLE repositories;
+ALTER TABLE new_repositories RENAME TO repositories;
+
+CREATE TABLE new_repository_tokens (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  hash          BLOB NOT NULL UNIQUE,
+  created_at    INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  last_used_at  INTEGER
+);
+INSERT INTO new_repository_tokens(id, repository_id, name, hash, created_at, expires_at, last_used_at)
+  SELECT id, repository_id, name, hash, created_at, expires_at, last_used_at FROM repository_tokens;
+DROP TABLE repository_tokens;
+ALTER TABLE new_repository_tokens RENAME TO repository_tokens;
+CREATE INDEX repository_tokens_by_repository ON repository_tokens(repository_id, id);
+CREATE INDEX repository_tokens_live ON repository_tokens(repository_id, expires_at);
+CREATE INDEX repository_tokens_by_name ON repository_tokens(repository_id, name, expires_at);
+
+CREATE TABLE new_audit_events (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  org_id        INTEGER,
+  at            INTEGER NOT NULL,
+  actor_user_id INTEGER,
+  actor         TEXT NOT NULL,
+  action        TEXT NOT NULL,
+  target        TEXT NOT NULL,
+  details       TEXT NOT NULL
+);
+INSERT INTO new_audit_events(id, org_id, at, actor_user_id, actor, action, target, details)
+  SELECT id, org_id, at, actor_user_id, actor, action, target, details FROM audit_events;
+DROP TABLE audit_events;
+ALTER TABLE new_audit_events RENAME TO audit_events;
+CREATE INDEX audit_events_by_org ON audit_events(org_id, id);
+
+CREATE TABLE new_coverage_reports (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  commit_sha    TEXT NOT NULL,
+  language      TEXT NOT NULL,
+  final         INTEGER NOT NULL,
+  files         INTEGER NOT NULL,
+  covered       INTEGER NOT NULL,
+  coverable     INTEGER NOT NULL,
+  data          BLOB NOT NULL,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  UNIQUE (repository_id, commit_sha, language)
+);
+INSERT INTO new_coverage_reports(id, repository_id, commit_sha, language, final, files, covered, coverable, data,
+                                 created_at, updated_at)
+  SELECT id, repository_id, commit_sha, language, final, files, covered, coverable, data, created_at, updated_at
+  FROM coverage_reports;
+DROP TABLE coverage_reports;
+ALTER TABLE new_coverage_reports RENAME TO coverage_reports;
+
+CREATE TABLE new_coverage_uploads (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  commit_sha    TEXT NOT NULL,
+  language      TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  reason        TEXT NOT NULL DEFAULT '',
+  files         INTEGER NOT NULL,
+  covered       INTEGER NOT NULL,
+  coverable     INTEGER NOT NULL,
+  bytes         INTEGER NOT NULL,
+  at            INTEGER NOT NULL
+);
+INSERT INTO new_coverage_uploads(id, repository_id, commit_sha, language, status, reason, files, covered, coverable,
+                                 bytes, at)
+  SELECT id, repository_id, commit_sha, language, status, reason, files, covered, coverable, bytes, at
+  FROM coverage_uploads;
+DROP TABLE coverage_uploads;
+ALTER TABLE new_coverage_uploads RENAME TO coverage_uploads;
+CREATE INDEX coverage_uploads_by_repository ON coverage_uploads(repository_id, id);
+CREATE INDEX coverage_uploads_by_commit ON coverage_uploads(repository_id, commit_sha, status);
+)sql", true},
 };
 
 Status apply(Connection& conn, const Migration& m) {
@@ -140,7 +285,15 @@ Status apply(Connection& conn, const Migration& m) {
   return conn.execute_script(("PRAGMA user_version = " + std::to_string(m.version)).c_str());
 }
 
-Status migrate_in_transaction(Connection& conn, int target) {
+// A rebuilt table must leave every reference as it found it.
+Status check_foreign_keys(Connection& conn) {
+  RT_TRY(auto broken, conn.query_int64("SELECT count(*) FROM pragma_foreign_key_check"));
+  if (broken.value_or(0) == 0) return ok_status();
+  return make_error(ErrorKind::internal, "migration of " + conn.path() + " would leave " + std::to_string(*broken) +
+                                             " rows referring to missing rows; nothing was changed");
+}
+
+Status migrate_in_transaction(Connection& conn, int target, bool& rebuilt) {
   RT_TRY(int current, schema_version(conn));
   if (current > latest_schema_version())
     return make_error(ErrorKind::unavailable,
@@ -150,8 +303,11 @@ Status migrate_in_transaction(Connection& conn, int target) {
   RT_TRY_STATUS(conn.execute_script(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
-  for (const Migration& m : kMigrations)
-    if (m.version > current && m.version <= target) RT_TRY_STATUS(apply(conn, m));
+  for (const Migration& m : kMigrations) {
+    if (m.version <= current || m.version > target) continue;
+    RT_TRY_STATUS(apply(conn, m));
+    rebuilt = rebuilt || m.rebuilds_tables;
+  }
   return ok_status();
 }
 
@@ -166,16 +322,20 @@ Result<int> schema_version(Connection& conn) {
 
 Status migrate(Connection& conn, int target) {
   if (target < 0) target = latest_schema_version();
+  // Foreign keys are off while migrating (a rebuilt table's DROP would otherwise cascade); PRAGMA
+  // foreign_keys is a no-op inside a transaction, so it is switched before it, and on again after, always.
+  RT_TRY_STATUS(conn.execute_script("PRAGMA foreign_keys=OFF"));
   // IMMEDIATE: two processes opening a new file at once must not both run step 1.
-  RT_TRY_STATUS(conn.execute_script("BEGIN IMMEDIATE"));
-  Status st = migrate_in_transaction(conn, target);
-  if (!st.ok()) {
-    (void)conn.execute_script("ROLLBACK");
-    return st;
+  Status st = conn.execute_script("BEGIN IMMEDIATE");
+  if (st.ok()) {
+    bool rebuilt = false;
+    st = migrate_in_transaction(conn, target, rebuilt);
+    if (st.ok() && rebuilt) st = check_foreign_keys(conn);
+    if (st.ok()) st = conn.execute_script("COMMIT");
+    if (!st.ok()) (void)conn.execute_script("ROLLBACK");
   }
-  Status commit = conn.execute_script("COMMIT");
-  if (!commit.ok()) (void)conn.execute_script("ROLLBACK");
-  return commit;
+  Status on = conn.execute_script("PRAGMA foreign_keys=ON");
+  return st.ok() ? on : st;
 }
 
 }  // namespace rt::sqlite
