@@ -222,6 +222,8 @@ ApiResponse error_response(const Error& error) {
 
 ApiResponse error_response(int status, std::string_view kind_name, std::string_view message) {
   json body = {{"error", kind_name}, {"message", message}, {"actions", json::array()}};
+  // Codacy's Unauthorized schema requires a `code` beside `error` (both "Unauthorized").
+  if (status == 401) body["code"] = kind_name;
   return bare_response(status, body);
 }
 

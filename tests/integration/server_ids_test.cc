@@ -67,11 +67,11 @@ TEST(Ids, ARevokedIdIsNeverGivenToTheNextTokenSoAStaleDeleteFindsNothing) {
     // Repositories, deleted and added again under the same name.
     const std::string add = R"({"provider":"gh","repositoryFullPath":"acme-ids/again"})";
     std::string e = conn->exchange(raw_request("POST", "/api/v3/repositories", auth, add));
-    ASSERT_EQ(response_status(e), 201) << e;
+    ASSERT_EQ(response_status(e), 200) << e;  // addRepository: 200 and a bare Repository, as Codacy's document
     EXPECT_GT(created_id(e), repository_floor) << e;
     ASSERT_EQ(status("DELETE", repo_path("gh", "acme-ids", "again")), 204);
     std::string f = conn->exchange(raw_request("POST", "/api/v3/repositories", auth, add));
-    ASSERT_EQ(response_status(f), 201) << f;
+    ASSERT_EQ(response_status(f), 200) << f;
     EXPECT_GT(created_id(f), created_id(e)) << f;
     ASSERT_EQ(status("DELETE", repo_path("gh", "acme-ids", "again")), 204);
     repository_floor = created_id(f);
