@@ -12,13 +12,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto journal = rt::cli::Journal::open(path);
   if (!journal.ok()) return 0;
   auto& j = **journal;
-  for (const std::string& repo : j.repos_needing_attention()) {
+  for (const rt::cli::RepoKey& repo : j.repos_needing_attention()) {
     (void)j.pending_intents(repo);
     (void)j.tokens(repo);
   }
-  (void)j.tokens("gh/acme/api");
-  if (auto job = j.unfinished_job("ensure", "ci-coverage")) (void)j.completed(job->id, "gh/acme/api");
-  if (!j.intent("fuzzjob", "gh/acme/api", "ci-coverage-aaaaaaaaaaaa").ok()) std::abort();
-  if (j.pending_intents("gh/acme/api").empty()) std::abort();
+  const rt::cli::RepoKey api{"gh", "acme", "api"};
+  (void)j.tokens(api);
+  if (auto job = j.unfinished_job("ensure", "ci-coverage")) (void)j.completed(job->id, api);
+  if (!j.intent("fuzzjob", api, "ci-coverage-aaaaaaaaaaaa", {}, 1800000000).ok()) std::abort();
+  if (j.pending_intents(api).empty()) std::abort();
   return 0;
 }

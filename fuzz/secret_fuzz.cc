@@ -17,7 +17,12 @@ class InputRandom final : public rt::RandomSource {
  public:
   explicit InputRandom(std::string_view bytes) : bytes_(bytes) {}
   void fill(std::span<std::uint8_t> out) override {
-    for (auto& b : out) b = bytes_.empty() ? 0 : static_cast<std::uint8_t>(bytes_[next_++ % bytes_.size()]);
+    // Offset by a counter, so that even an input of one rejected byte (>= 248) yields usable bytes: a real
+    // random source never repeats one value forever, and generate_token's rejection loop relies on that.
+    for (auto& b : out) {
+      const std::uint8_t in = bytes_.empty() ? 0 : static_cast<std::uint8_t>(bytes_[next_ % bytes_.size()]);
+      b = static_cast<std::uint8_t>(in + next_++);
+    }
   }
 
  private:

@@ -122,11 +122,18 @@ Status Journal::load(const std::string& text) {
     start = end + 1;
     if (line.empty()) continue;
     JournalRecord r{json::parse(line, nullptr, false)};
-    if (!r.j.is_object())
+    auto damaged = [&] {
       return make_error(ErrorKind::invalid, "--state: " + path_ + " is damaged at line " + std::to_string(number) +
                                                 " (not a journal record); if no other run is using it, move it "
                                                 "away and re-run: the output file keeps the delivered secrets");
-    apply_locked(r);
+    };
+    if (!r.j.is_object()) return damaged();
+    // A field of the wrong type (nlohmann's value() throws on one) is damage too, found by fuzzing.
+    try {
+      apply_locked(r);
+    } catch (const json::exception&) {
+      return damaged();
+    }
   }
   return ok_status();
 }

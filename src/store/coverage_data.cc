@@ -158,7 +158,8 @@ Result<std::vector<FileCoverage>> decode_coverage(std::string_view data) {
   std::vector<FileCoverage> files;
   RT_TRY_STATUS(walk(data, [&](std::string_view name, std::uint64_t, std::uint64_t, Reader& r, std::uint64_t n) {
     files.push_back(FileCoverage{std::string(name), {}});
-    files.back().lines.reserve(n);
+    // `n` comes from the data: reserve no more than its bytes could hold (each line takes two or more).
+    files.back().lines.reserve(std::min<std::uint64_t>(n, data.size() / 2));
     return read_lines(r, n, &files.back().lines);
   }));
   return files;
