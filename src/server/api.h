@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "service/service.h"
@@ -22,6 +23,7 @@ struct ApiRequest {
   std::string_view body;
   std::vector<std::string> params;  // percent-decoded path parameters, in pattern order
   Credentials credentials;
+  bool secure = false;  // the browser reached us over TLS (a trusted proxy said so): cookies get Secure
 };
 
 struct ApiResponse {
@@ -33,6 +35,8 @@ struct ApiResponse {
   std::string ratelimit_policy;
   std::string ratelimit;
   std::optional<long> retry_after;   // seconds, on refusals
+  // Any further headers (Set-Cookie, Location, the console's security headers), written as given.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // Maps an error kind to its HTTP status (throttled -> 429; the dispatcher may answer 503 instead).

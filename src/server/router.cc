@@ -109,6 +109,10 @@ void Router::add_legacy(Method method, std::string_view pattern, const char* nam
   route.legacy = true;
 }
 
+void Router::add_public(Method method, std::string_view pattern, const char* name, PublicHandler handler) {
+  add_route(method, pattern, name).open = handler;
+}
+
 RouteMatch Router::match(Method method, std::string_view path, std::vector<std::string>& params) const {
   // Reused per thread: the decoded segments of the current path.
   thread_local std::vector<std::string> segments;
