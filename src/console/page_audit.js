@@ -60,7 +60,7 @@ export async function auditPage(provider, org) {
   });
   const form = h(
     "form",
-    { class: "card", id: "audit-filters" },
+    { class: "card row", id: "audit-filters" },
     h("h2", {}, "Filters"),
     field("audit-action", "Action", action),
     field("audit-actor", "Actor contains", actor),

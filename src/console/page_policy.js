@@ -20,7 +20,7 @@ export async function policyPage(provider, org) {
   const warn = number("policy-warning", policy ? policy.expiryWarningDays : "");
   const form = h(
     "form",
-    { class: "card", id: "policy" },
+    { class: "card row", id: "policy" },
     h("div", { class: "field" }, h("label", { for: "policy-default" }, "Default lifetime (days)"), def),
     h("div", { class: "field" }, h("label", { for: "policy-max" }, "Maximum lifetime (days, at most 365)"), max),
     h("div", { class: "field" }, h("label", { for: "policy-warning" }, "Expiring-soon warning window (days)"), warn),

@@ -90,12 +90,12 @@ export async function tokensPage(provider, org, repo) {
   const daysInput = h("input", { id: "new-token-days", name: "days", type: "number", min: 1, max: policy.maxLifetimeDays, value: policy.defaultLifetimeDays, required: true });
   const createForm = h(
     "form",
-    { class: "card", id: "create-token" },
+    { class: "card row", id: "create-token" },
     h("h2", {}, "Create a token"),
     h("div", { class: "field" }, h("label", { for: "new-token-name" }, "Name"), nameInput),
-    h("p", { id: "new-token-hint", class: "hint" }, "Letters, digits and dashes; left empty, the server picks one."),
     h("div", { class: "field" }, h("label", { for: "new-token-days" }, `Lifetime in days (at most ${policy.maxLifetimeDays})`), daysInput),
     h("button", { type: "submit" }, "Create token"),
+    h("p", { id: "new-token-hint", class: "hint" }, "Names: letters, digits and dashes; left empty, the server picks one. The secret is shown once."),
     createError,
   );
   createForm.addEventListener("submit", (e) => {
@@ -137,13 +137,12 @@ export async function tokensPage(provider, org, repo) {
     ),
     h("h1", {}, `Tokens of ${org}/${repo}`),
     counts,
-    createForm,
-    h("h2", {}, "Tokens"),
     listError,
     bulk,
     bulkError,
     actionError,
     t,
+    createForm,
     await permissionsSection(provider, org, repo),
   );
 }
@@ -162,7 +161,7 @@ async function permissionsSection(provider, org, repo) {
   const what = h("select", { id: "grant-permission", name: "permission" }, ["read", "write", "admin"].map((x) => h("option", { value: x }, x)));
   const form = h(
     "form",
-    { class: "card" },
+    { class: "card row" },
     h("h2", {}, "Grant a permission on this repository"),
     h("div", { class: "field" }, h("label", { for: "grant-user" }, "Person"), who),
     h("div", { class: "field" }, h("label", { for: "grant-permission" }, "Permission"), what),

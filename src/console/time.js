@@ -16,7 +16,7 @@ export function relative(iso, now = Date.now()) {
   if (abs < 30) return "just now";
   for (const [unit, size] of UNITS) {
     if (abs >= size) {
-      const n = Math.floor(abs / size);
+      const n = Math.round(abs / size);
       const text = `${n} ${unit}${n === 1 ? "" : "s"}`;
       return seconds < 0 ? `${text} ago` : `in ${text}`;
     }
