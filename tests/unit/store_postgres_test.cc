@@ -106,7 +106,7 @@ TEST_F(PostgresStoreTest, MigratesOnceAndChecksTheSchemaVersion) {
     EXPECT_EQ(r.error().kind, ErrorKind::unavailable);
     EXPECT_NE(r.error().message.find("schema version 99"), std::string::npos) << r.error().message;
   }
-  EXPECT_EQ(cluster().psql("SELECT count(*) FROM schema_migrations", db), "4\n");
+  EXPECT_EQ(cluster().psql("SELECT count(*) FROM schema_migrations", db), "5\n");
 }
 
 TEST_F(PostgresStoreTest, ANodeThatMustNotMigrateCreatesAnEmptySchemaButRefusesAnOlderOne) {
