@@ -22,6 +22,12 @@ function field(id, label, control) {
   return h("div", { class: "field" }, h("label", { for: id }, label), control);
 }
 
+// The details of an event: Codacy's description is "target: details".
+function detailsOf(e) {
+  const d = e.description || "";
+  return e.target && d.startsWith(e.target) ? d.slice(e.target.length).replace(/^: /, "") : d;
+}
+
 export async function auditPage(provider, org) {
   const error = errorSlot();
   const body = h("tbody");
@@ -44,10 +50,11 @@ export async function auditPage(provider, org) {
           "tr",
           {},
           h("td", {}, h("span", { title: relative(e.timestamp) }, exact(e.timestamp))),
-          h("td", {}, typeof e.actor === "object" && e.actor ? e.actor.email || e.actor.name || "" : e.actor),
+          // Codacy's AuditLog names the actor by e-mail and role; our actorName says who it was.
+          h("td", {}, e.actorName || (typeof e.actor === "object" && e.actor ? e.actor.email || "" : e.actor || "")),
           h("td", {}, e.action),
           h("td", {}, e.target || ""),
-          h("td", {}, e.details || ""),
+          h("td", {}, e.details || detailsOf(e)),
         ),
       );
       replace(body, rows.length ? rows : h("tr", {}, h("td", { colspan: 5 }, "No event matches.")));

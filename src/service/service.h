@@ -325,7 +325,7 @@ class Service {
   // organization the caller administers (every organization for an instance admin).
   Result<ListPage<ExpiringTokenView>> list_expiring_tokens(const Principal& p, const PageRequest& page);
   // The audit log with the console's filters (org admin).
-  Result<ListPage<AuditEvent>> list_audit(const Principal& p, const OrgRef& org, const AuditFilter& filter,
+  Result<ListPage<AuditEntry>> list_audit(const Principal& p, const OrgRef& org, const AuditFilter& filter,
                                           const PageRequest& page);
 
   // Writes pending lastUsedAt updates now (also done every last_use_flush_ms by a background thread).

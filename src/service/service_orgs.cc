@@ -222,7 +222,7 @@ Result<ListPage<AuditEntry>> Service::list_audit(const Principal& p, const OrgRe
   return list_audit(p, ref, AuditFilter{.from = std::move(from), .to = std::move(to)}, page);
 }
 
-Result<ListPage<AuditEvent>> Service::list_audit(const Principal& p, const OrgRef& ref, const AuditFilter& filter,
+Result<ListPage<AuditEntry>> Service::list_audit(const Principal& p, const OrgRef& ref, const AuditFilter& filter,
                                                  const PageRequest& page) {
   RT_TRY(Access a, org_access(p, ref));
   RT_TRY_STATUS(require_org_admin(a, "read the audit log"));
