@@ -56,6 +56,8 @@ struct AccountToken {
 struct TokenPolicy {
   int default_lifetime_days = 365;
   int max_lifetime_days = 365;
+  // A live token closer than this to its expiry is "expiring soon" (the console's warning window).
+  int expiry_warning_days = 14;
 };
 inline constexpr int kMaxTokenLifetimeDays = 365;
 inline constexpr int kMaxLiveTokensPerRepository = 100;
@@ -91,6 +93,7 @@ struct RepositoryToken {
   UnixTime created_at = 0;
   UnixTime expires_at = 0;  // always set: a request without one gets the policy's default lifetime
   std::optional<UnixTime> last_used_at;
+  std::optional<std::string> created_by;  // the creator as the audit log names it ("user:ada"); unknown before v4
 };
 
 struct Member {

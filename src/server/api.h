@@ -23,6 +23,7 @@ struct ApiRequest {
   std::string_view body;
   std::vector<std::string> params;  // percent-decoded path parameters, in pattern order
   Credentials credentials;
+  bool secure = false;  // the browser reached us over TLS (a trusted proxy said so): cookies get Secure
 };
 
 struct ApiResponse {

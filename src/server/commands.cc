@@ -136,6 +136,8 @@ int run_serve(const ServeConfig& config) {
   options.per_token = RateLimitRule{"per-token", config.rate_limit_per_token, config.rate_burst};
   options.per_address = RateLimitRule{"per-address", config.rate_limit_per_address, config.rate_burst_per_address};
   options.cache_ttl_ms = config.cache_ttl_ms;
+  options.console.idle_seconds = config.console_idle_minutes * 60;
+  options.console.absolute_seconds = config.console_session_hours * 3600;
   {
     Service service(*b.store, b.hasher, b.clock, b.random, *b.limiter, options);
     Server server(config, service);

@@ -63,6 +63,10 @@ std::vector<OptionSpec> serve_specs() {
       {"drain-timeout", "seconds in-flight requests may take after SIGTERM", "10"},
       {"log-format", "text or json", "text"},
       {"log-level", "trace, debug, info, warn or error", "info"},
+      {"console-idle-minutes", "a console session unused this long ends", "30"},
+      {"console-session-hours", "every console session ends this long after sign-in", "12"},
+      {"console-secure-cookie", "auto (Secure when a trusted proxy says https) or always", "auto"},
+      {"trusted-proxies", "comma-separated peer addresses whose X-Forwarded-Proto is believed", ""},
   };
 }
 
@@ -187,6 +191,21 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
   if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
       c.log_level != "error")
     bad_value("log-level", c.log_level, "trace, debug, info, warn or error");
+  c.console_idle_minutes = static_cast<int>(integer_option("console-idle-minutes", get("console-idle-minutes"), 1, 7 * 24 * 60));
+  c.console_session_hours =
+      static_cast<int>(integer_option("console-session-hours", get("console-session-hours"), 1, 30 * 24));
+  c.console_secure_cookie = get("console-secure-cookie");
+  if (c.console_secure_cookie != "auto" && c.console_secure_cookie != "always")
+    bad_value("console-secure-cookie", c.console_secure_cookie, "auto or always");
+  const std::string& proxies = get("trusted-proxies");
+  for (size_t start = 0; start < proxies.size();) {
+    size_t comma = std::min(proxies.find(',', start), proxies.size());
+    std::string one = proxies.substr(start, comma - start);
+    while (!one.empty() && one.front() == ' ') one.erase(0, 1);
+    while (!one.empty() && one.back() == ' ') one.pop_back();
+    if (!one.empty()) c.trusted_proxies.push_back(one);
+    start = comma + 1;
+  }
   return c;
 }
 

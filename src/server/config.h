@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rt::server {
 
@@ -37,6 +38,11 @@ struct ServeConfig {
   double drain_timeout = 10;
   bool log_json = false;
   std::string log_level = "info";
+  // The web console (docs/configuration.md): session lifetimes, and when its cookie is marked Secure.
+  int console_idle_minutes = 30;
+  int console_session_hours = 12;
+  std::string console_secure_cookie = "auto";  // "auto": when a trusted proxy says https; "always"
+  std::vector<std::string> trusted_proxies;    // peer addresses whose X-Forwarded-Proto is believed
 };
 
 struct AdminConfig {

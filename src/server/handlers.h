@@ -61,6 +61,18 @@ ApiResponse get_commit_coverage(Service&, const Principal&, const ApiRequest&); 
 ApiResponse get_commit(Service&, const Principal&, const ApiRequest&);             // Codacy's getCommit
 ApiResponse get_repository_with_analysis(Service&, const Principal&, const ApiRequest&);
 
+// The web console (handlers_console.cc): its files and redirect on the loop, sign-in and sign-out on
+// the pool without the dispatcher's admission, the rest as ordinary service handlers.
+ApiResponse redirect_to_console(const ApiRequest&);
+ApiResponse console_index(const ApiRequest&);
+ApiResponse console_file(const ApiRequest&);
+ApiResponse console_sign_in(Service&, const ApiRequest&);
+ApiResponse console_sign_out(Service&, const ApiRequest&);
+ApiResponse console_session(Service&, const Principal&, const ApiRequest&);
+ApiResponse console_repositories(Service&, const Principal&, const ApiRequest&);
+ApiResponse console_expiring(Service&, const Principal&, const ApiRequest&);
+ApiResponse console_audit(Service&, const Principal&, const ApiRequest&);
+
 // Instance administration (handlers_admin.cc).
 ApiResponse create_user(Service&, const Principal&, const ApiRequest&);
 ApiResponse issue_user_token(Service&, const Principal&, const ApiRequest&);

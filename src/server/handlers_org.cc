@@ -126,7 +126,9 @@ ApiResponse set_token_policy(Service& service, const Principal& p, const ApiRequ
   if (!default_days) return failure(default_days);
   auto max_days = lifetime_field(*body, "maxLifetimeDays", current->max_lifetime_days);
   if (!max_days) return failure(max_days);
-  TokenPolicy policy{*default_days, *max_days};
+  auto warning_days = lifetime_field(*body, "expiryWarningDays", current->expiry_warning_days);
+  if (!warning_days) return failure(warning_days);
+  TokenPolicy policy{*default_days, *max_days, *warning_days};
   auto saved = service.set_token_policy(p, org_ref(req), policy);
   if (!saved) return failure(saved);
   return data_response(200, policy_json(*saved));

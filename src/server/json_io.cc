@@ -135,6 +135,7 @@ json repository_token_json(const RepositoryToken& t) {
   json j = {{"id", t.id}, {"name", t.name}, {"createdAt", format_rfc3339(t.created_at)}};
   if (t.expires_at > 0) j["expiresAt"] = format_rfc3339(t.expires_at);
   if (t.last_used_at) j["lastUsedAt"] = format_rfc3339(*t.last_used_at);
+  if (t.created_by) j["createdBy"] = *t.created_by;  // a repotokens extension field
   return j;
 }
 
@@ -183,7 +184,9 @@ json audit_json(const AuditEntry& entry) {
 }
 
 json policy_json(const TokenPolicy& p) {
-  return {{"defaultLifetimeDays", p.default_lifetime_days}, {"maxLifetimeDays", p.max_lifetime_days}};
+  return {{"defaultLifetimeDays", p.default_lifetime_days},
+          {"maxLifetimeDays", p.max_lifetime_days},
+          {"expiryWarningDays", p.expiry_warning_days}};
 }
 
 ApiResponse data_response(int status, json value) {

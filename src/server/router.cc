@@ -151,6 +151,10 @@ void Router::add_public_read(Method method, std::string_view pattern, const char
   routes_.back().anonymous = true;
 }
 
+void Router::add_public(Method method, std::string_view pattern, const char* name, PublicHandler handler) {
+  add_route(method, pattern, name).open = handler;
+}
+
 RouteMatch Router::match(Method method, std::string_view path, std::vector<std::string>& params) const {
   // Reused per thread: the decoded segments of the current path.
   thread_local std::vector<std::string> segments;

@@ -17,16 +17,21 @@ using ServiceHandler = ApiResponse (*)(Service&, const Principal&, const ApiRequ
 // Optional companion of a ServiceHandler that answers on the event loop from the service's memory alone
 // (Service::try_*_from_memory), or nullopt to go to the blocking pool as usual.
 using MemoryHandler = std::optional<ApiResponse> (*)(Service&, const Principal&, const ApiRequest&);
+// Runs on the blocking pool without the dispatcher's admission: for calls whose credential is in the body
+// (the console's sign-in) or that end a credential (sign-out); the handler admits through the service.
+using PublicHandler = ApiResponse (*)(Service&, const ApiRequest&);
 
 struct Route {
   Method method = Method::get;
   std::string pattern;
   const char* name = "";  // the API.md operation name, used in metrics and logs
-  // Exactly one is set: loop handlers answer on the event loop without credentials (health, version,
-  // metrics); service handlers run on the blocking pool after admission.
+  // Exactly one of loop, service and open is set: loop handlers answer on the event loop without
+  // credentials (health, version, metrics, the console's files); service handlers run on the blocking
+  // pool after admission; open handlers run on the pool and admit for themselves.
   LoopHandler loop = nullptr;
   ServiceHandler service = nullptr;
   MemoryHandler memory = nullptr;
+  PublicHandler open = nullptr;
   // A legacy /2.0 coverage route: refusals use the `{"error": text}` body, and the request body may be as
   // large as --max-coverage-body.
   bool legacy = false;
@@ -69,6 +74,7 @@ class Router {
   // A service route that also admits requests without credentials (Route::anonymous).
   void add_public_read(Method method, std::string_view pattern, const char* name, ServiceHandler handler,
                        MemoryHandler memory = nullptr);
+  void add_public(Method method, std::string_view pattern, const char* name, PublicHandler handler);
 
   // Matches `path` (no query string). On `found`, `params` holds the decoded parameters in pattern order.
   RouteMatch match(Method method, std::string_view path, std::vector<std::string>& params) const;

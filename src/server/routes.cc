@@ -3,6 +3,7 @@
 // other operation of Codacy's document.
 #include "core/metrics.h"
 #include "server/codacy_operations.h"
+#include "server/console_http.h"
 #include "server/handlers.h"
 #include "server/router.h"
 #include "server/version.h"
@@ -107,6 +108,19 @@ Router make_router() {
   r.add_legacy(M::post, unnamed + "/coverage/{language}", "sendCoverageReportNoProvider",
                upload_coverage_without_provider);
   r.add_legacy(M::post, unnamed + "/coverageFinal", "sendCoverageFinalNoProvider", final_coverage_without_provider);
+
+  // The web console (API.md "The web console"): its pages, its session, and its read-only extensions.
+  const std::string console = v3 + "/console";
+  r.add(M::get, "/", "consoleRedirect", redirect_to_console);
+  r.add(M::get, "/console", "consoleRedirect", redirect_to_console);
+  r.add(M::get, "/console/", "consoleFile", console_index);
+  r.add(M::get, "/console/{file}", "consoleFile", console_file);
+  r.add_public(M::post, console + "/session", kConsoleSignIn.data(), console_sign_in);
+  r.add_public(M::del, console + "/session", "consoleSignOut", console_sign_out);
+  r.add(M::get, console + "/session", "consoleSession", console_session);
+  r.add(M::get, console + "/organizations/{provider}/{org}/repositories", "consoleRepositories", console_repositories);
+  r.add(M::get, console + "/organizations/{provider}/{org}/audit", "consoleAudit", console_audit);
+  r.add(M::get, console + "/expiring", "consoleExpiring", console_expiring);
 
   r.add(M::post, v3 + "/admin/users", "createUser", create_user);
   r.add(M::post, v3 + "/admin/users/{userId}/tokens", "issueUserToken", issue_user_token);

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "core/metrics.h"
+#include "server/console_http.h"
 #include "server/handlers.h"
 #include "server/log.h"
 #include "server/net.h"
@@ -54,6 +55,31 @@ Method method_of(http::verb v) {
     case http::verb::patch: return Method::patch;
     default: return Method::other;
   }
+}
+
+std::optional<std::string> header(const Request& req, std::string_view a, std::string_view b) {
+  auto it = req.find(a);
+  if (it == req.end()) it = req.find(b);
+  if (it == req.end()) return std::nullopt;
+  return std::string(it->value());
+}
+
+std::optional<std::string_view> header_view(const Request& req, std::string_view name) {
+  auto it = req.find(name);
+  if (it == req.end()) return std::nullopt;
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+ConsoleHeaders console_headers(const Request& req, const Credentials& c) {
+  return ConsoleHeaders{.cookie = header_view(req, "Cookie"),
+                        .origin = header_view(req, "Origin"),
+                        .sec_fetch_site = header_view(req, "Sec-Fetch-Site"),
+                        .csrf_token = header_view(req, kCsrfHeader),
+                        .host = header_view(req, "Host"),
+                        .forwarded_proto = header_view(req, "X-Forwarded-Proto"),
+                        .content_type = header_view(req, "Content-Type"),
+                        .has_token_header = (c.api_token && !c.api_token->empty()) ||
+                                            (c.project_token && !c.project_token->empty())};
 }
 
 long ceil_seconds(double s, long at_least) { return std::max(at_least, static_cast<long>(std::ceil(s - 1e-9))); }
@@ -101,6 +127,8 @@ asio::awaitable<ApiResponse> dispatch(ServerContext& ctx, Request& req, const st
                              fmt::format("query parameter '{:.100}' is given more than once; give it once", *repeated));
   api.method = method_of(req.method());
   api.body = req.body();
+  api.credentials.console_session.reset();
+  api.secure = false;
   RouteMatch match = ctx.router.match(api.method, api.path, api.params);
   switch (match.outcome) {
     case RouteMatch::Outcome::bad_path:
@@ -125,6 +153,14 @@ asio::awaitable<ApiResponse> dispatch(ServerContext& ctx, Request& req, const st
     co_return std::move(refusal->response);
   }
   api.credentials.client_address = peer;
+  // The console's cookie, same-origin and CSRF rules (server/console_http.h), before any handler runs.
+  if (auto refused = check_console_request(ctx.service, ctx.config, peer, console_headers(req, api.credentials),
+                                           api.method != Method::get, route.name == kConsoleSignIn, api))
+    co_return *refused;
+  if (route.open)
+    co_return co_await asio::co_spawn(
+        ctx.pool, [&]() -> asio::awaitable<ApiResponse> { co_return route.open(ctx.service, api); },
+        asio::use_awaitable);
   // The hottest reads may be answered from the service's memory right here, without the hop.
   std::optional<Admission> admitted;
   if (route.memory && (admitted = ctx.service.try_admit_from_memory(api.credentials))) {
@@ -150,7 +186,7 @@ Response to_http(ApiResponse&& r, unsigned version, bool keep_alive, bool head) 
     res.set("RateLimit", r.ratelimit);
   }
   if (r.retry_after) res.set(http::field::retry_after, std::to_string(*r.retry_after));
-  for (const auto& [name, value] : r.headers) res.set(name, value);
+  for (auto& [name, value] : r.headers) res.insert(name, value);
   res.keep_alive(keep_alive);
   if (head) {  // RFC 9110 §9.3.2: the head a GET would have, Content-Length included, and no body
     res.content_length(r.body.size());
@@ -352,6 +388,9 @@ asio::awaitable<void> serve_connection(ServerContext& ctx, Worker& worker, tcp::
       keep_alive = !close && req.keep_alive() && !ctx.draining.load(std::memory_order_relaxed);
       logged_path = api.path;
     }
+    std::string_view path(req.target().data(), req.target().size());
+    path = path.substr(0, path.find('?'));
+    if (is_console_path(path) || api.credentials.console_session) ensure_console_headers(resp);
     const int status = resp.status;
     const std::size_t bytes = resp.body.size();
     Response res = to_http(std::move(resp), req.version() ? req.version() : 11, keep_alive,

@@ -105,6 +105,8 @@ Service::~Service() {
 
 Result<Principal> Service::authenticate(const Credentials& c) {
   const bool use_account = c.api_token && !c.api_token->empty();
+  if (!use_account && !(c.project_token && !c.project_token->empty()) && c.console_session)
+    return authenticate_console_session(*c.console_session);
   const std::string& secret = use_account ? *c.api_token : (c.project_token ? *c.project_token : std::string());
   if (secret.empty()) {
     count_auth_failure("missing");

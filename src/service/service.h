@@ -20,6 +20,7 @@
 #include "core/secret.h"
 #include "core/time.h"
 #include "ratelimit/limiter.h"
+#include "service/console.h"
 #include "service/ttl_cache.h"
 #include "store/coverage_store.h"
 #include "store/store.h"
@@ -31,6 +32,8 @@ struct Credentials {
   std::optional<std::string> api_token;      // header api-token (or api_token)
   std::optional<std::string> project_token;  // header project-token (or project_token)
   std::string client_address;                // peer IP address, for per-address limits
+  // The web console's session cookie; the server sets it only when no token header was sent.
+  std::optional<std::string> console_session;
 };
 
 // Who is calling, once authenticated. `anonymous` (no credential at all) is admitted only on the routes
@@ -41,6 +44,7 @@ struct Principal {
   Kind kind = Kind::user;
   User user;                        // kind == user
   Id account_token_id = 0;          // kind == user
+  UnixTime console_session_ends = 0;  // kind == user through a console session: its absolute end
   RepositoryToken repository_token; // kind == repository_token
   // "user:<name>", "repository-token:<id>" or "anonymous": for logs and the audit log; never a secret.
   std::string describe() const;
@@ -198,6 +202,7 @@ struct ServiceOptions {
   // How long a token, organization or repository read from the store is trusted without reading it again:
   // the bound on how late a revocation made through another node takes effect here. 0 turns caching off.
   int cache_ttl_ms = 1000;
+  ConsoleSessionPolicy console;
 };
 
 class Service {
@@ -301,6 +306,28 @@ class Service {
   // getRepositoryWithAnalysis.
   Result<RepositoryCoverage> repository_coverage(const Principal& p, const RepoRef& repo);
 
+  // --- the web console (service/console.cc) --------------------------------------------------------
+  // Signs in: `c.api_token` is the posted account token, admitted (and rate limited) like any request.
+  // The session lives until sign-out, `console.idle_seconds` without use, `console.absolute_seconds`
+  // after sign-in, or the revocation of that token, whichever comes first; on every node.
+  Result<OpenedConsoleSession> open_console_session(const Credentials& c);
+  // Signs out. Harmless when the session has already ended.
+  Status close_console_session(std::string_view session_id);
+  // The CSRF token of a session (a MAC of its id under the server key), and its constant-time check.
+  std::string console_csrf_token(std::string_view session_id) const;
+  bool check_console_csrf(std::string_view session_id, std::string_view presented) const;
+  // The repository list with each repository's live-token count, soonest expiry and last coverage
+  // upload: one page, the same paging, search and visibility rules as list_repositories.
+  Result<ListPage<RepositoryOverview>> list_repository_overviews(const Principal& p, const OrgRef& org,
+                                                                 const RepositoryListRequest& req,
+                                                                 const PageRequest& page);
+  // Live repository tokens inside their organization's warning window, soonest first, over every
+  // organization the caller administers (every organization for an instance admin).
+  Result<ListPage<ExpiringTokenView>> list_expiring_tokens(const Principal& p, const PageRequest& page);
+  // The audit log with the console's filters (org admin).
+  Result<ListPage<AuditEntry>> list_audit(const Principal& p, const OrgRef& org, const AuditFilter& filter,
+                                          const PageRequest& page);
+
   // Writes pending lastUsedAt updates now (also done every last_use_flush_ms by a background thread).
   void flush_last_use();
 
@@ -314,6 +341,8 @@ class Service {
   Result<Access> public_repo_access(const RepoRef& ref);  // the anonymous principal's: Public ones only
   Result<CommitCoverage> load_commit_coverage(Id repository_id, const std::string& commit);
   Result<Principal> authenticate(const Credentials& c);
+  Result<Principal> authenticate_console_session(const std::string& session_id);  // service/console.cc
+  SecretHash console_session_hash(std::string_view session_id) const;
   Result<Access> coverage_access(const Principal& p, const CoverageTarget& t);
   // Counts an authenticated (or refused) request against its rate limit and completes the admission.
   Admission charge(const Credentials& c, Result<Principal> principal);

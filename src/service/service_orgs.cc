@@ -205,9 +205,12 @@ Result<TokenPolicy> Service::set_token_policy(const Principal& p, const OrgRef& 
                                                       kMaxTokenLifetimeDays));
   if (policy.default_lifetime_days > policy.max_lifetime_days)
     return make_error(ErrorKind::invalid, "defaultLifetimeDays must not exceed maxLifetimeDays");
+  if (!in_range(policy.expiry_warning_days))
+    return make_error(ErrorKind::invalid, fmt::format("expiryWarningDays must be a whole number from 1 to {}",
+                                                      kMaxTokenLifetimeDays));
   auto event = audit(p, a.org.id, "organization.token_policy.set", org_path(a.org),
-                     fmt::format("defaultLifetimeDays={} maxLifetimeDays={}", policy.default_lifetime_days,
-                                 policy.max_lifetime_days));
+                     fmt::format("defaultLifetimeDays={} maxLifetimeDays={} expiryWarningDays={}",
+                                 policy.default_lifetime_days, policy.max_lifetime_days, policy.expiry_warning_days));
   RT_TRY_STATUS(timed("set_token_policy", [&] { return store_.set_token_policy(a.org.id, policy, event); }));
   invalidate_caches();
   return policy;
@@ -216,12 +219,17 @@ Result<TokenPolicy> Service::set_token_policy(const Principal& p, const OrgRef& 
 Result<ListPage<AuditEntry>> Service::list_audit(const Principal& p, const OrgRef& ref,
                                                  std::optional<std::string> from, std::optional<std::string> to,
                                                  const PageRequest& page) {
+  return list_audit(p, ref, AuditFilter{.from = std::move(from), .to = std::move(to)}, page);
+}
+
+Result<ListPage<AuditEntry>> Service::list_audit(const Principal& p, const OrgRef& ref, const AuditFilter& filter,
+                                                 const PageRequest& page) {
   RT_TRY(Access a, org_access(p, ref));
   RT_TRY_STATUS(require_org_admin(a, "read the audit log"));
   AuditQuery q;
   q.org_id = a.org.id;
   q.limit = page.limit;
-  for (auto [text, slot, name] : {std::tuple{&from, &q.from, "from"}, std::tuple{&to, &q.to, "to"}}) {
+  for (auto [text, slot, name] : {std::tuple{&filter.from, &q.from, "from"}, std::tuple{&filter.to, &q.to, "to"}}) {
     if (!*text || (*text)->empty()) continue;
     auto t = parse_audit_time(**text);
     if (!t) return make_error(ErrorKind::invalid, fmt::format("{} must be a time in Unix epoch milliseconds (such "
@@ -229,7 +237,16 @@ Result<ListPage<AuditEntry>> Service::list_audit(const Principal& p, const OrgRe
                                                               name));
     *slot = *t;
   }
-  const std::string scope = fmt::format("audit:{}:{}:{}", a.org.id, q.from.value_or(-1), q.to.value_or(-1));
+  for (auto [text, field] : {std::pair{&filter.action, "action"}, std::pair{&filter.actor, "actor"},
+                             std::pair{&filter.repository, "repository"}})
+    if (text->size() > 200) return make_error(ErrorKind::invalid, fmt::format("{} must have at most 200 characters", field));
+  q.action = filter.action;
+  q.actor = filter.actor;
+  if (!filter.repository.empty()) q.repository = repo_path(a.org, filter.repository);
+  // The filters are part of the scope: a cursor of one filtered walk is refused by another.
+  std::string scope = fmt::format("audit:{}:{}:{}", a.org.id, q.from.value_or(-1), q.to.value_or(-1));
+  if (!q.action.empty() || !q.actor.empty() || !q.repository.empty())
+    scope += fmt::format(":{}\n{}\n{}", q.action, q.actor, q.repository);
   RT_TRY(q.before_id, cursor_id(cursors_, scope, page));
   RT_TRY(Page<AuditEvent> rows, timed("list_audit", [&] { return store_.list_audit(q); }));
   ListPage<AuditEvent> events = to_list_page<AuditEvent>(cursors_, scope, std::move(rows), page.limit,

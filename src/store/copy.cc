@@ -21,7 +21,7 @@ namespace {
 constexpr const char* kTables[] = {"users",          "account_tokens",    "organizations",
                                    "memberships",    "repositories",      "repository_permissions",
                                    "repository_tokens", "audit_events",   "coverage_reports",
-                                   "coverage_uploads"};
+                                   "coverage_uploads",  "console_sessions"};
 // Each side's own record of its migrations: not data, never copied.
 constexpr std::string_view kBookkeeping = "schema_migrations";
 

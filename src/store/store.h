@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -99,12 +100,52 @@ struct LastUse {
   UnixTime at = 0;
 };
 
+// A web-console session. Only the hash of its id is stored; the session ends with its account token.
+struct ConsoleSession {
+  SecretHash hash{};
+  Id account_token_id = 0;
+  UnixTime created_at = 0;
+  UnixTime last_seen_at = 0;
+  UnixTime expires_at = 0;  // the absolute end; the idle end is last_seen_at + the idle lifetime
+};
+struct ConsoleSessionOwner {
+  ConsoleSession session;
+  AccountTokenOwner owner;  // the account token the session was opened with, and its user
+};
+
+// How many live tokens a repository holds and the soonest of their expiries (none when no live token).
+struct RepositoryTokenSummary {
+  Id repository_id = 0;
+  int live = 0;
+  std::optional<UnixTime> soonest_expiry;
+};
+
+// Live repository tokens inside their organization's warning window (expires_at <= now + the
+// organization's expiry_warning_days), soonest first, across the organizations a user administers.
+struct ExpiringTokenQuery {
+  std::optional<Id> admin_user_id;  // nullopt: every organization (instance admin)
+  UnixTime now = 0;
+  std::optional<std::pair<UnixTime, Id>> after;  // keyset position: (expires_at, id) of the previous page's last
+  int limit = 100;
+};
+struct ExpiringToken {
+  RepositoryToken token;
+  Repository repository;
+  int warning_days = 14;  // the organization's window
+};
+
 struct AuditQuery {
   Id org_id = 0;
   std::optional<UnixTime> from;       // inclusive
   std::optional<UnixTime> to;         // inclusive
   std::optional<Id> before_id;        // keyset position, newest first
   int limit = 100;
+  // Optional filters (empty = any): the action exactly ("repository.token.create"); the actor as a
+  // case-insensitive substring ("ada" finds "user:ada"); a repository path ("gh/acme/api"), which matches
+  // events about the repository itself and about its tokens ("gh/acme/api#token:42").
+  std::string action;
+  std::string actor;
+  std::string repository;
 };
 
 class Store {
@@ -176,6 +217,22 @@ class Store {
 
   // Records when tokens were last used. Called in batches by the service, not once per request.
   virtual Status record_last_use(std::span<const LastUse> uses) = 0;
+  // One summary per id of `repository_ids` that has live tokens (expires_at > now); others are absent.
+  virtual Result<std::vector<RepositoryTokenSummary>> summarize_repository_tokens(std::span<const Id> repository_ids,
+                                                                                 UnixTime now) = 0;
+  // `more` says whether further tokens follow; `total` counts them all.
+  virtual Result<Page<ExpiringToken>> list_expiring_repository_tokens(const ExpiringTokenQuery& query) = 0;
+
+  // --- web-console sessions ---------------------------------------------------------------------------
+  // not_found when the account token no longer exists.
+  virtual Status create_console_session(const ConsoleSession& session) = 0;
+  // not_found when no session has this hash (or its account token was revoked).
+  virtual Result<ConsoleSessionOwner> find_console_session(const SecretHash& hash) = 0;
+  virtual Status touch_console_session(const SecretHash& hash, UnixTime at) = 0;
+  // Deleting an absent session is not an error (signing out twice is harmless).
+  virtual Status delete_console_session(const SecretHash& hash) = 0;
+  // Deletes sessions past their absolute end (expires_at <= now) or idle since `idle_before`.
+  virtual Status purge_console_sessions(UnixTime now, UnixTime idle_before) = 0;
 
   // --- audit -------------------------------------------------------------------------------------------
   virtual Status append_audit(const AuditEvent& event) = 0;

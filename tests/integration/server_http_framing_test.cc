@@ -174,8 +174,8 @@ TEST(HttpFraming, AbsoluteFormTargetsAreServedByTheirPath) {
   got = conn.exchange(raw_request("GET", "HTTP://example.com:8080/api/v3/user/tokens?limit=1", {api_token(w.admin.token)}));
   EXPECT_EQ(response_status(got), 200) << got;
   EXPECT_NE(response_body(got).find("\"limit\":1"), std::string::npos) << got;
-  got = conn.exchange(raw_request("GET", "http://127.0.0.1"));  // no path: "/", which is no endpoint
-  EXPECT_EQ(response_status(got), 404) << got;
+  got = conn.exchange(raw_request("GET", "http://127.0.0.1"));  // no path: "/", which redirects to the console
+  EXPECT_EQ(response_status(got), 302) << got;
   for (const std::string target : {"ftp://127.0.0.1/api/v3/health", "127.0.0.1:80", "*", "api/v3/health"}) {
     got = conn.exchange(raw_request("GET", target));
     EXPECT_EQ(response_status(got), 400) << target << ":\n" << got;

@@ -94,8 +94,8 @@ TEST_F(PostgresStoreTest, MigratesOnceAndChecksTheSchemaVersion) {
   EXPECT_EQ(opened.load(), 4);
   std::string db = url_.substr(url_.rfind('/') + 1);
   EXPECT_EQ(cluster().psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations", db),
-            "1,2,3\n");
-  EXPECT_EQ(std::to_string(postgres_schema_version()), "3");
+            "1,2,3,4\n");
+  EXPECT_EQ(std::to_string(postgres_schema_version()), "4");
   EXPECT_TRUE(open_postgres_store(url_, StoreOptions{.create_if_missing = false}).ok());
 
   // A database from a newer repotokens is refused either way, and left as it is.
@@ -106,7 +106,7 @@ TEST_F(PostgresStoreTest, MigratesOnceAndChecksTheSchemaVersion) {
     EXPECT_EQ(r.error().kind, ErrorKind::unavailable);
     EXPECT_NE(r.error().message.find("schema version 99"), std::string::npos) << r.error().message;
   }
-  EXPECT_EQ(cluster().psql("SELECT count(*) FROM schema_migrations", db), "4\n");
+  EXPECT_EQ(cluster().psql("SELECT count(*) FROM schema_migrations", db), "5\n");
 }
 
 TEST_F(PostgresStoreTest, ANodeThatMustNotMigrateCreatesAnEmptySchemaButRefusesAnOlderOne) {

@@ -25,9 +25,9 @@ Result<Organization> PostgresStore::create_organization(const NewOrganization& o
     const std::string& remote = org.remote_identifier.empty() ? org.name : org.remote_identifier;
     auto r = c.query_int64(
         "INSERT INTO organizations(provider, name, remote_identifier, type, created_at, default_lifetime_days,"
-        " max_lifetime_days) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        " max_lifetime_days, expiry_warning_days) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         {provider_code(org.provider), org.name, remote, org_type_name(org.type), org.created_at,
-         org.policy.default_lifetime_days, org.policy.max_lifetime_days});
+         org.policy.default_lifetime_days, org.policy.max_lifetime_days, org.policy.expiry_warning_days});
     if (!r.ok())
       return name_conflict(r.error(), "an organization " + org_label(org.provider, org.name) + " already exists");
     Id id = r->value_or(0);
@@ -88,8 +88,9 @@ Result<Page<OrganizationMembership>> PostgresStore::list_organizations(Id user_i
 
 Status PostgresStore::set_token_policy(Id org_id, const TokenPolicy& policy, const AuditEvent& audit) {
   return write<Ok>([&](Connection& c) -> Status {
-    RT_TRY(Rows r, c.exec("UPDATE organizations SET default_lifetime_days = $1, max_lifetime_days = $2 WHERE id = $3",
-                          {policy.default_lifetime_days, policy.max_lifetime_days, org_id}));
+    RT_TRY(Rows r, c.exec("UPDATE organizations SET default_lifetime_days = $1, max_lifetime_days = $2,"
+                          " expiry_warning_days = $3 WHERE id = $4",
+                          {policy.default_lifetime_days, policy.max_lifetime_days, policy.expiry_warning_days, org_id}));
     if (r.affected() == 0) return not_found("no organization with id " + std::to_string(org_id));
     return insert_audit(c, audit);
   });

@@ -30,7 +30,8 @@ Organization read_organization(const Rows& rows, int i, int c) {
       .type = parse_org_type(rows.text(i, c + 4)).value_or(OrgType::Organization),
       .created_at = rows.int64(i, c + 5),
       .policy = TokenPolicy{.default_lifetime_days = static_cast<int>(rows.int64(i, c + 6)),
-                            .max_lifetime_days = static_cast<int>(rows.int64(i, c + 7))}};
+                            .max_lifetime_days = static_cast<int>(rows.int64(i, c + 7)),
+                            .expiry_warning_days = static_cast<int>(rows.int64(i, c + 8))}};
 }
 
 Repository read_repository(const Rows& rows, int i, int c) {
@@ -52,7 +53,8 @@ RepositoryToken read_repository_token(const Rows& rows, int i, int c) {
                          .name = rows.text(i, c + 2),
                          .created_at = rows.int64(i, c + 3),
                          .expires_at = rows.int64(i, c + 4),
-                         .last_used_at = rows.optional_int64(i, c + 5)};
+                         .last_used_at = rows.optional_int64(i, c + 5),
+                         .created_by = rows.optional_text(i, c + 6)};
 }
 
 AuditEvent read_audit_event(const Rows& rows, int i, int c) {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "store/postgres/pg_rows.h"
+#include "store/sqlite/rows.h"  // like_pattern: the same escaping serves ILIKE ... ESCAPE '\'
 #include "store/postgres/postgres_store.h"
 
 namespace rt::postgres {
@@ -36,8 +37,8 @@ Result<RepositoryToken> PostgresStore::create_repository_token(const NewReposito
   // repository. The insert writes its audit row too; no row back means a rule refused it.
   static constexpr const char* kLock = "SELECT 1 FROM repositories WHERE id = $1 FOR NO KEY UPDATE";
   static constexpr const char* kInsert =
-      "WITH t AS (INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at)"
-      " SELECT $1::bigint, $2::text, $3::bytea, $4::bigint, $5::bigint"
+      "WITH t AS (INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at, created_by)"
+      " SELECT $1::bigint, $2::text, $3::bytea, $4::bigint, $5::bigint, $11::text"
       " WHERE EXISTS (SELECT 1 FROM repositories WHERE id = $1)"
       " AND NOT EXISTS (SELECT 1 FROM repository_tokens WHERE repository_id = $1 AND name = $2 AND expires_at > $6)"
       " AND (SELECT count(*) FROM repository_tokens WHERE repository_id = $1 AND expires_at > $6) < $7::bigint"
@@ -68,7 +69,8 @@ Result<RepositoryToken> PostgresStore::create_repository_token(const NewReposito
     });
   }
   return RepositoryToken{.id = rows[1].int64(0, 0), .repository_id = token.repository_id, .name = token.name,
-                         .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {}};
+                         .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {},
+                         .created_by = audit.actor};
 }
 
 Result<RepositoryToken> PostgresStore::find_repository_token(const SecretHash& hash) {
@@ -150,6 +152,13 @@ Result<Page<AuditEvent>> PostgresStore::list_audit(const AuditQuery& aq) {
   std::string filter = " FROM audit_events a WHERE a.org_id = " + q.bind(aq.org_id);
   if (aq.from) filter += " AND a.at >= " + q.bind(*aq.from);
   if (aq.to) filter += " AND a.at <= " + q.bind(*aq.to);
+  if (!aq.action.empty()) filter += " AND a.action = " + q.bind(aq.action);
+  if (!aq.actor.empty()) filter += " AND a.actor ILIKE " + q.bind(sqlite::like_pattern(aq.actor)) + " ESCAPE '\\'";
+  if (!aq.repository.empty()) {
+    // left() rather than LIKE: a repository path may hold % or _.
+    filter += " AND (a.target = " + q.bind(aq.repository) + " OR left(a.target, " +
+              q.bind(static_cast<std::int64_t>(aq.repository.size() + 1)) + ") = " + q.bind(aq.repository + "#") + ")";
+  }
   Query count{"SELECT count(*)" + filter, q.args};
   if (aq.before_id) filter += " AND a.id < " + q.bind(*aq.before_id);
   q.sql = "SELECT " RT_PG_AUDIT_COLUMNS + filter + " ORDER BY a.id DESC LIMIT ";

@@ -79,6 +79,17 @@ class PostgresStore final : public Store, public CoverageStore {
   Status append_audit(const AuditEvent& event) override;
   Result<Page<AuditEvent>> list_audit(const AuditQuery& query) override;
 
+  Result<std::vector<RepositoryTokenSummary>> summarize_repository_tokens(std::span<const Id> repository_ids,
+                                                                         UnixTime now) override;
+  Result<Page<ExpiringToken>> list_expiring_repository_tokens(const ExpiringTokenQuery& query) override;
+
+  // Web-console sessions and summaries (pg_console.cc).
+  Status create_console_session(const ConsoleSession& session) override;
+  Result<ConsoleSessionOwner> find_console_session(const SecretHash& hash) override;
+  Status touch_console_session(const SecretHash& hash, UnixTime at) override;
+  Status delete_console_session(const SecretHash& hash) override;
+  Status purge_console_sessions(UnixTime now, UnixTime idle_before) override;
+
   // Coverage (pg_coverage.cc).
   CoverageStore& coverage() override { return *this; }
   Result<CoverageUpload> save_coverage(const CoverageWrite& write) override;

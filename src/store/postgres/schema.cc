@@ -130,6 +130,23 @@ CREATE TABLE coverage_uploads (
 CREATE INDEX coverage_uploads_by_repository ON coverage_uploads(repository_id, id);
 CREATE INDEX coverage_uploads_by_commit ON coverage_uploads(repository_id, commit_sha, status);
 )sql"},
+    // The web console: sessions (only a hash of the session id is stored; a session dies with the account
+    // token it was opened with), who created each repository token, and each organization's expiry
+    // warning window, with the index the "expiring soon" view walks.
+    Migration{4, "console sessions, token creators, expiry warning window", R"sql(
+CREATE TABLE console_sessions (
+  hash             BYTEA PRIMARY KEY,
+  account_token_id BIGINT NOT NULL REFERENCES account_tokens(id) ON DELETE CASCADE,
+  created_at       BIGINT NOT NULL,
+  last_seen_at     BIGINT NOT NULL,
+  expires_at       BIGINT NOT NULL
+);
+CREATE INDEX console_sessions_by_token ON console_sessions(account_token_id);
+CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+ALTER TABLE repository_tokens ADD COLUMN created_by TEXT;
+ALTER TABLE organizations ADD COLUMN expiry_warning_days INTEGER NOT NULL DEFAULT 14;
+CREATE INDEX repository_tokens_by_expiry ON repository_tokens(expires_at);
+)sql"},
 };
 
 // Any constant shared by all nodes; pg_advisory_xact_lock serialises concurrent migrators on it.

@@ -31,7 +31,8 @@ Organization read_organization(const Rows& rows, int c) {
       .type = parse_org_type(rows.text(c + 4)).value_or(OrgType::Organization),
       .created_at = rows.int64(c + 5),
       .policy = TokenPolicy{.default_lifetime_days = static_cast<int>(rows.int64(c + 6)),
-                            .max_lifetime_days = static_cast<int>(rows.int64(c + 7))}};
+                            .max_lifetime_days = static_cast<int>(rows.int64(c + 7)),
+                            .expiry_warning_days = static_cast<int>(rows.int64(c + 8))}};
 }
 
 Repository read_repository(const Rows& rows, int c) {
@@ -53,7 +54,8 @@ RepositoryToken read_repository_token(const Rows& rows, int c) {
                          .name = rows.text(c + 2),
                          .created_at = rows.int64(c + 3),
                          .expires_at = rows.int64(c + 4),
-                         .last_used_at = rows.optional_int64(c + 5)};
+                         .last_used_at = rows.optional_int64(c + 5),
+                         .created_by = rows.optional_text(c + 6)};
 }
 
 AuditEvent read_audit_event(const Rows& rows, int c) {

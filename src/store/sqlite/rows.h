@@ -16,15 +16,18 @@ namespace rt::sqlite {
 #define RT_USER_COLUMNS "u.id, u.name, u.email, u.is_admin, u.created_at"
 #define RT_ACCOUNT_TOKEN_COLUMNS "t.id, t.user_id, t.created_at, t.expires_at, t.last_used_at"
 #define RT_ORGANIZATION_COLUMNS \
-  "o.id, o.provider, o.name, o.remote_identifier, o.type, o.created_at, o.default_lifetime_days, o.max_lifetime_days"
+  "o.id, o.provider, o.name, o.remote_identifier, o.type, o.created_at, o.default_lifetime_days, o.max_lifetime_days, \
+  o.expiry_warning_days"
 #define RT_REPOSITORY_COLUMNS \
   "r.id, r.org_id, o.provider, o.name, r.name, r.visibility, r.remote_identifier, r.languages, r.created_at, r.updated_at"
-#define RT_REPOSITORY_TOKEN_COLUMNS "k.id, k.repository_id, k.name, k.created_at, k.expires_at, k.last_used_at"
+#define RT_REPOSITORY_TOKEN_COLUMNS \
+  "k.id, k.repository_id, k.name, k.created_at, k.expires_at, k.last_used_at, k.created_by"
+constexpr int kRepositoryTokenColumnCount = 7;
 #define RT_AUDIT_COLUMNS "a.id, a.org_id, a.at, a.actor_user_id, a.actor, a.action, a.target, a.details"
 
 constexpr int kUserColumnCount = 5;
 constexpr int kAccountTokenColumnCount = 5;
-constexpr int kOrganizationColumnCount = 8;
+constexpr int kOrganizationColumnCount = 9;
 constexpr int kRepositoryColumnCount = 10;
 
 User read_user(const Rows& rows, int first = 0);

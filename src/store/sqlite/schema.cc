@@ -274,6 +274,23 @@ ALTER TABLE new_coverage_uploads RENAME TO coverage_uploads;
 CREATE INDEX coverage_uploads_by_repository ON coverage_uploads(repository_id, id);
 CREATE INDEX coverage_uploads_by_commit ON coverage_uploads(repository_id, commit_sha, status);
 )sql", true},
+    // The web console: sessions (only a hash of the session id is stored; a session dies with the account
+    // token it was opened with), who created each repository token, and each organization's expiry
+    // warning window, with the index the "expiring soon" view walks.
+    Migration{5, "console sessions, token creators, expiry warning window", R"sql(
+CREATE TABLE console_sessions (
+  hash             BLOB PRIMARY KEY,
+  account_token_id INTEGER NOT NULL REFERENCES account_tokens(id) ON DELETE CASCADE,
+  created_at       INTEGER NOT NULL,
+  last_seen_at     INTEGER NOT NULL,
+  expires_at       INTEGER NOT NULL
+);
+CREATE INDEX console_sessions_by_token ON console_sessions(account_token_id);
+CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+ALTER TABLE repository_tokens ADD COLUMN created_by TEXT;
+ALTER TABLE organizations ADD COLUMN expiry_warning_days INTEGER NOT NULL DEFAULT 14;
+CREATE INDEX repository_tokens_by_expiry ON repository_tokens(expires_at);
+)sql"},
 };
 
 Status apply(Connection& conn, const Migration& m) {

@@ -24,9 +24,9 @@ Result<Organization> SqliteStore::create_organization(const NewOrganization& org
     const std::string& remote = org.remote_identifier.empty() ? org.name : org.remote_identifier;
     auto r = c.execute(
         "INSERT INTO organizations(provider, name, remote_identifier, type, created_at, default_lifetime_days,"
-        " max_lifetime_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        " max_lifetime_days, expiry_warning_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         {provider_code(org.provider), org.name, remote, org_type_name(org.type), org.created_at,
-         org.policy.default_lifetime_days, org.policy.max_lifetime_days});
+         org.policy.default_lifetime_days, org.policy.max_lifetime_days, org.policy.expiry_warning_days});
     if (!r.ok())
       return name_conflict(r.error(), "an organization " + org_label(org.provider, org.name) + " already exists");
     Id id = c.last_insert_id();
@@ -93,9 +93,10 @@ Result<Page<OrganizationMembership>> SqliteStore::list_organizations(Id user_id,
 
 Status SqliteStore::set_token_policy(Id org_id, const TokenPolicy& policy, const AuditEvent& audit) {
   return write<Ok>([&](Connection& c) -> Status {
-    RT_TRY(int changed, c.execute("UPDATE organizations SET default_lifetime_days = ?1, max_lifetime_days = ?2"
-                                  " WHERE id = ?3",
-                                  {policy.default_lifetime_days, policy.max_lifetime_days, org_id}));
+    RT_TRY(int changed, c.execute("UPDATE organizations SET default_lifetime_days = ?1, max_lifetime_days = ?2,"
+                                  " expiry_warning_days = ?3 WHERE id = ?4",
+                                  {policy.default_lifetime_days, policy.max_lifetime_days,
+                                   policy.expiry_warning_days, org_id}));
     if (changed == 0) return not_found("no organization with id " + std::to_string(org_id));
     return insert_audit(c, audit);
   });

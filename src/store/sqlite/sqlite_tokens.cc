@@ -23,14 +23,16 @@ Result<RepositoryToken> SqliteStore::create_repository_token(const NewRepository
                                             " live tokens, the maximum; revoke one first"
                                       : "repository has " + std::to_string(n) + " live tokens, the maximum is " +
                                             std::to_string(max_live) + "; revoke one first");
-    auto r = c.execute("INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5)",
-                       {token.repository_id, token.name, token.hash, token.created_at, token.expires_at});
+    auto r = c.execute("INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at, created_by)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                       {token.repository_id, token.name, token.hash, token.created_at, token.expires_at,
+                        audit.actor});
     if (!r.ok()) return name_conflict(r.error(), "a token with this hash already exists");
     Id id = c.last_insert_id();
     RT_TRY_STATUS(insert_audit(c, audit));
     return RepositoryToken{.id = id, .repository_id = token.repository_id, .name = token.name,
-                           .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {}};
+                           .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {},
+                           .created_by = audit.actor};
   });
 }
 
@@ -100,6 +102,9 @@ Status SqliteStore::append_audit(const AuditEvent& event) {
 
 Result<Page<AuditEvent>> SqliteStore::list_audit(const AuditQuery& q) {
   RT_TRY_STATUS(check_limit(q.limit));
+  // Values bind views: the texts they point into live as long as the query.
+  const std::string actor_pattern = like_pattern(q.actor);
+  const std::string token_targets = q.repository + "#";
   std::vector<Value> args{q.org_id};
   std::string filter = " FROM audit_events a WHERE a.org_id = ?";
   if (q.from) {
@@ -109,6 +114,21 @@ Result<Page<AuditEvent>> SqliteStore::list_audit(const AuditQuery& q) {
   if (q.to) {
     filter += " AND a.at <= ?";
     args.emplace_back(*q.to);
+  }
+  if (!q.action.empty()) {
+    filter += " AND a.action = ?";
+    args.emplace_back(q.action);
+  }
+  if (!q.actor.empty()) {
+    filter += " AND a.actor LIKE ? ESCAPE '\\'";
+    args.emplace_back(actor_pattern);
+  }
+  if (!q.repository.empty()) {
+    // substr rather than LIKE: a repository path may hold % or _.
+    filter += " AND (a.target = ? OR substr(a.target, 1, ?) = ?)";
+    args.emplace_back(q.repository);
+    args.emplace_back(static_cast<std::int64_t>(q.repository.size() + 1));
+    args.emplace_back(token_targets);
   }
   std::string count_sql = "SELECT count(*)" + filter;
   std::vector<Value> count_args = args;
