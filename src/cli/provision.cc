@@ -221,7 +221,12 @@ Result<JournaledToken> ProvisionRun::create_token(ApiClient& api, const WorkItem
       return tok;
     }
     const Error error = created.error();
-    if (!api.uncertain()) {  // certainly not created
+    // A 409 is "certain" only when no earlier send of this very intent can have landed. libcurl re-sends a
+    // request whose reused connection died without an answer, so a create the server carried out just
+    // before it was killed comes back as "name already exists" (the name is this intent's own, random
+    // suffix included): settle it by listing, as a lost reply.
+    const bool own_name_taken = error.kind == ErrorKind::conflict && error.message.find(intent.name) != std::string::npos;
+    if (!api.uncertain() && !own_name_taken) {  // certainly not created
       RT_TRY_STATUS(journal_->abandoned(item.key, intent.name, std::nullopt));
       return error;
     }
