@@ -264,8 +264,10 @@ TEST(CliUsability, AnOutageMidRunIsShownWhileRetryingAndCountedByCause) {
   options.extra_args = {"--rate-limit-per-token", "0"};
   CliWorld w(1000, options);
   auto out = w.server->dir() / "tokens.csv";
-  BackgroundCommand cli(w.cli_args({"provision", "--yes", "--output", out.string(), "--retries", "12"}), w.cli_env(),
-                        w.server->dir().string());
+  // Paced, so that the run (about 2,000 requests) is still going when the server dies 300 ms in: unpaced it
+  // can finish in 0.2 s, before the outage.
+  BackgroundCommand cli(w.cli_args({"provision", "--yes", "--output", out.string(), "--retries", "12", "--rate", "400/s"}),
+                        w.cli_env(), w.server->dir().string());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   w.server->kill9();
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
