@@ -39,8 +39,8 @@ std::string read_fd(int fd) {
 // "pid 123 on host build-7, started 2027-01-31T12:00:00Z", from the lock file's record.
 std::string describe_holder(const std::string& record) {
   auto j = nlohmann::json::parse(record, nullptr, false);
-  if (!j.is_object() || !j.contains("pid")) return "";
-  std::string text = "pid " + std::to_string(j.value("pid", 0L)) + " on host " + j.value("host", std::string("?"));
+  if (!j.is_object() || !j.contains("pid") || !j["pid"].is_number_integer()) return "";
+  std::string text = "pid " + std::to_string(j["pid"].get<std::int64_t>()) + " on host " + j.value("host", std::string("?"));
   if (j.contains("started") && j["started"].is_number_integer())
     text += ", started " + format_rfc3339(j["started"].get<UnixTime>());
   return text;

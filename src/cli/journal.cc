@@ -146,18 +146,27 @@ JournaledToken* Journal::find_locked(const RepoKey& repo, std::int64_t id) {
   return nullptr;
 }
 
+namespace {
+// An integer field, or 0. nlohmann's value<long>() casts a float like 1.8e83 to long, which is undefined
+// behaviour (found by fuzzing a damaged journal), so only integers are read as integers.
+std::int64_t integer_field(const json& r, const char* key) {
+  auto it = r.find(key);
+  return it != r.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+}  // namespace
+
 void Journal::apply_locked(const JournalRecord& record) {
   const json& r = record.j;
   const std::string t = r.value("t", "");
   const RepoKey repo = repo_of(r);
-  const std::int64_t id = r.contains("id") && r["id"].is_number_integer() ? r["id"].get<std::int64_t>() : 0;
+  const std::int64_t id = integer_field(r, "id");
   if (t == "job") {
     jobs_.push_back({r.value("job", ""), r.value("mode", ""), r.value("name", ""), false});
   } else if (t == "done") {
     for (auto& j : jobs_)
       if (j.id == r.value("job", "")) j.done = true;
   } else if (t == "intent") {
-    PendingIntent intent{r.value("job", ""), r.value("token", ""), {}, r.value("at", UnixTime{0})};
+    PendingIntent intent{r.value("job", ""), r.value("token", ""), {}, integer_field(r, "at")};
     if (r.contains("before") && r["before"].is_array())
       for (const auto& b : r["before"])
         if (b.is_number_integer()) intent.before.push_back(b.get<std::int64_t>());
@@ -168,8 +177,8 @@ void Journal::apply_locked(const JournalRecord& record) {
     if (pending.empty()) intents_.erase(repo);
     if (t == "created") {
       JournaledToken tok{repo, r.value("job", ""), id, r.value("token", ""), r.value("secret", ""), std::nullopt,
-                         r.value("at", UnixTime{0}), true};
-      if (r.contains("expires") && r["expires"].is_number_integer()) tok.expires_at = r["expires"].get<UnixTime>();
+                         integer_field(r, "at"), true};
+      if (r.contains("expires") && r["expires"].is_number_integer()) tok.expires_at = integer_field(r, "expires");
       tok.executed = r.value("executed", false);
       tok.delivered = r.value("delivered", false);
       if (tok.delivered) tok.secret.clear();
@@ -185,7 +194,7 @@ void Journal::apply_locked(const JournalRecord& record) {
     }
   } else if (t == "retire") {
     if (!find_locked(repo, id)) tokens_[repo].push_back(JournaledToken{repo, "", id});
-    find_locked(repo, id)->retire_after = r.value("after", UnixTime{0});
+    find_locked(repo, id)->retire_after = integer_field(r, "after");
   } else if (t == "revoked") {
     if (auto* tok = find_locked(repo, id)) {
       tok->revoked = true;
