@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@ CodacyStandin::CodacyStandin(StandinOptions o) : token_("standin-account-token-0
   if (::pipe(out) != 0) throw std::runtime_error("pipe");
   pid_ = ::fork();
   if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the test program, even one that crashed
     ::dup2(out[1], 1);
     ::close(out[0]);
     ::close(out[1]);
@@ -65,7 +67,8 @@ nlohmann::json CodacyStandin::state() const {
 
 std::map<std::string, std::vector<nlohmann::json>> CodacyStandin::tokens() const {
   std::map<std::string, std::vector<nlohmann::json>> out;
-  for (auto& [repo, list] : state()["tokens"].items()) out[repo] = list.get<std::vector<nlohmann::json>>();
+  const nlohmann::json held = state();  // a named value: items() of a temporary's member would dangle
+  for (auto& [repo, list] : held["tokens"].items()) out[repo] = list.get<std::vector<nlohmann::json>>();
   return out;
 }
 
