@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# A/B of the server's two hot read paths between two builds, in one invocation, interleaved so that the
+# machine's drift falls on both alike (issue 14: the HTTP hardening must not cost more than 3%):
+#   - the ceiling: GET /api/v3/health
+#   - getRepository authenticated with a project token
+# Each round starts build A's server, measures both, stops it, then the same for build B, on a fresh
+# database of REPOS repositories each time; the report gives medians over ROUNDS rounds and B/A.
+# Usage: bench/server_ab.sh BASELINE_BUILD_DIR CANDIDATE_BUILD_DIR
+# Env: DURATION (seconds per wrk run, default 5), ROUNDS (default 5), REPOS (default 1000).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+a=$(cd "$1" && pwd)
+b=$(cd "$2" && pwd)
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-5}
+REPOS=${REPOS:-1000}
+replay=$b/bench/http_replay  # the seeding client; the same for both servers
+work=$(mktemp -d /tmp/repotokens-bench.XXXXXX)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# measure BUILD LABEL: appends "LABEL health get_repository" to $work/results
+measure() {
+  local build=$1 label=$2
+  rm -f "$work"/bench.db* "$work/port"
+  local admin
+  admin=$("$build/repotokensd" admin create-user --db "sqlite:$work/bench.db" --name bench-admin --instance-admin)
+  "$build/repotokensd" serve --db "sqlite:$work/bench.db" --listen 127.0.0.1:0 --port-file "$work/port" \
+    --rate-limit-per-token 0 --rate-limit-per-address 0 --log-level warn 2>>"$work/server.log" &
+  server_pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+  local base="http://127.0.0.1:$(cat "$work/port")" auth="api-token: $admin"
+  curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' -d '{"provider":"gh","name":"bench"}' \
+    "$base/api/v3/organizations" >/dev/null
+  seq 0 $((REPOS - 1)) | awk '{printf "POST /api/v3/repositories {\"provider\":\"gh\",\"repositoryFullPath\":\"bench/r%06d\"}\n", $1}' \
+    | "$replay" "$base" 16 "$auth" >/dev/null 2>&1
+  local project
+  project=$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' -d '{"name":"bench"}' \
+    "$base/api/v3/organizations/gh/bench/repositories/r000001/tokens" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+  rps() {  # PATH [HEADER]
+    local out
+    out=$(WRK_HEADER="${2:-}" WRK_PATH="$1" wrk -t2 -c64 -d"${DURATION}s" -s "$here/wrk/headers.lua" "$base$1")
+    echo "$out" | grep -q "Non-2xx" && { echo "$label: non-2xx answers from $1:" >&2; echo "$out" >&2; }
+    echo "$out" | awk '/Requests\/sec/ {print $2}'
+  }
+  local health get_repo
+  health=$(rps /api/v3/health)
+  get_repo=$(rps /api/v3/organizations/gh/bench/repositories/r000001 "project-token: $project")
+  kill "$server_pid"; wait "$server_pid" || true; server_pid=""
+  echo "$label $health $get_repo" >> "$work/results"
+  echo "round: $label health $health getRepository $get_repo" >&2
+}
+
+for _ in $(seq "$ROUNDS"); do
+  measure "$a" A
+  measure "$b" B
+done
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+col() { awk -v l="$1" -v c="$2" '$1==l {print $c}' "$work/results" | median; }
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.3f", x / y}'; }
+# Paired ratios: each round's B over the same round's A, then their median.
+paired() { paste <(awk '$1=="A"' "$work/results") <(awk '$1=="B"' "$work/results") \
+  | awk -v c="$1" '{printf "%.4f\n", $(c+3) / $c}' | median; }
+ha=$(col A 2); hb=$(col B 2); ga=$(col A 3); gb=$(col B 3)
+
+cat <<REPORT
+| figure | A (baseline) | B (candidate) | B / A (medians) | B / A (median of paired rounds) |
+|---|---|---|---|---|
+| GET /api/v3/health (ceiling), req/s | $ha | $hb | $(ratio "$hb" "$ha") | $(paired 2) |
+| getRepository with project token, req/s | $ga | $gb | $(ratio "$gb" "$ga") | $(paired 3) |
+
+A: $a; B: $b. wrk: 2 threads, 64 connections, ${DURATION}s per run, $ROUNDS rounds (A then B each round);
+server: rate limits off, SQLite synchronous=FULL, $REPOS repositories. Machine: $(nproc) cores, load at end
+$(cut -d' ' -f1-3 /proc/loadavg).
+
+Every round:
+\`\`\`
+$(cat "$work/results")
+\`\`\`
+REPORT
