@@ -31,12 +31,14 @@ int run(const ExpiringFlags& f, const GlobalOptions& g) {
     std::mutex mu;
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> failures;
+    int failure_status = kExitFailure;  // kExitAuth once any repository's listing refused the credential
     client::Pacer pacer(0, f.concurrency);
     run_parallel(f.concurrency, repos.size(), s.target.connection, pacer, s.stats, [&](client::ApiClient& api, std::size_t i) {
       auto tokens = api.list_repository_tokens(s.target.provider, s.target.org, repos[i]);
       std::lock_guard lock(mu);
       if (!tokens.ok()) {
         failures.push_back(repos[i] + ": " + tokens.error().message);
+        if (exit_status_for(tokens.error()) == kExitAuth) failure_status = kExitAuth;
         return;
       }
       for (const auto& t : *tokens)
@@ -59,7 +61,8 @@ int run(const ExpiringFlags& f, const GlobalOptions& g) {
     if (!g.quiet)
       std::fprintf(stderr, "%zu token(s) in %s/%s expire within %s\n", rows.size(), s.target.provider.c_str(),
                    s.target.org.c_str(), f.within.c_str());
-    return rows.empty() && failures.empty() ? kExitOk : kExitFailure;
+    if (!failures.empty()) return failure_status;
+    return rows.empty() ? kExitOk : kExitFailure;
   });
 }
 
