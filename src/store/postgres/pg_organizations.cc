@@ -1,7 +1,7 @@
 // PostgreSQL store: organizations, their token policy and their members.
 #include "store/postgres/pg_rows.h"
 #include "store/postgres/postgres_store.h"
-#include "store/sqlite/rows.h"  // like_pattern: the same escaping serves ILIKE ... ESCAPE '\'
+#include "store/encodings.h"
 
 namespace rt::postgres {
 namespace {
@@ -135,7 +135,7 @@ Result<Page<Member>> PostgresStore::list_members(Id org_id, const std::string& s
   Query q;
   std::string filter = " FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = " + q.bind(org_id);
   if (!search.empty()) {
-    std::string pattern = q.bind(sqlite::like_pattern(search));
+    std::string pattern = q.bind(like_pattern(search));
     filter += " AND (u.name ILIKE " + pattern + " ESCAPE '\\' OR u.email ILIKE " + pattern + " ESCAPE '\\')";
   }
   Query count{"SELECT count(*)" + filter, q.args};

@@ -1,7 +1,7 @@
 // PostgreSQL store: repositories, their keyset listing and per-user repository permissions.
 #include "store/postgres/pg_rows.h"
 #include "store/postgres/postgres_store.h"
-#include "store/sqlite/rows.h"  // like_pattern, encode_languages: the same encodings as the SQLite store
+#include "store/encodings.h"
 
 namespace rt::postgres {
 namespace {
@@ -41,7 +41,7 @@ Result<Repository> PostgresStore::create_repository(const NewRepository& repo, c
         "INSERT INTO repositories(org_id, name, visibility, remote_identifier, languages, created_at, updated_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
         {repo.org_id, repo.name, visibility_name(repo.visibility), made.remote_identifier,
-         sqlite::encode_languages(repo.languages), repo.created_at});
+         encode_languages(repo.languages), repo.created_at});
     if (!r.ok()) return name_conflict(r.error(), "repository " + made.owner + "/" + repo.name + " already exists");
     made.id = r->value_or(0);
     RT_TRY_STATUS(insert_audit(c, audit));
@@ -73,11 +73,11 @@ Result<Page<RepositoryView>> PostgresStore::list_repositories(const RepositoryQu
     from += " LEFT JOIN repository_permissions p ON p.repository_id = r.id AND p.user_id = " + q.bind(*rq.viewer);
   from += " WHERE r.org_id = " + q.bind(rq.org_id);
   if (rq.viewer) from += " AND (p.permission IS NOT NULL OR r.visibility <> 'Private')";
-  if (!rq.search.empty()) from += " AND r.name ILIKE " + q.bind(sqlite::like_pattern(rq.search)) + " ESCAPE '\\'";
+  if (!rq.search.empty()) from += " AND r.name ILIKE " + q.bind(like_pattern(rq.search)) + " ESCAPE '\\'";
   if (rq.visibility) from += " AND r.visibility = " + q.bind(visibility_name(*rq.visibility));
   for (size_t i = 0; i < rq.languages.size(); ++i)  // any of them
     from += (i == 0 ? " AND (r.languages ILIKE " : " OR r.languages ILIKE ") +
-            q.bind(sqlite::language_pattern(rq.languages[i])) + " ESCAPE '\\'" +
+            q.bind(language_pattern(rq.languages[i])) + " ESCAPE '\\'" +
             (i + 1 == rq.languages.size() ? ")" : "");
   Query count{"SELECT count(*)" + from, q.args};
   if (rq.after_name) from += " AND r.name > " + q.bind(*rq.after_name);

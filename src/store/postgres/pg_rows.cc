@@ -1,7 +1,7 @@
 // Row decoders and the small helpers the PostgreSQL store's method files share.
 #include "store/postgres/pg_rows.h"
 
-#include "store/sqlite/rows.h"  // decode_languages: one text encoding of languages for both backends
+#include "store/encodings.h"
 
 namespace rt::postgres {
 
@@ -42,7 +42,7 @@ Repository read_repository(const Rows& rows, int i, int c) {
                     .name = rows.text(i, c + 4),
                     .visibility = parse_visibility(rows.text(i, c + 5)).value_or(Visibility::Private),
                     .remote_identifier = rows.text(i, c + 6),
-                    .languages = sqlite::decode_languages(rows.text(i, c + 7)),
+                    .languages = decode_languages(rows.text(i, c + 7)),
                     .created_at = rows.int64(i, c + 8),
                     .updated_at = rows.int64(i, c + 9)};
 }

@@ -4,7 +4,7 @@
 #include <map>
 
 #include "store/postgres/pg_rows.h"
-#include "store/sqlite/rows.h"  // like_pattern: the same escaping serves ILIKE ... ESCAPE '\'
+#include "store/encodings.h"
 #include "store/postgres/postgres_store.h"
 
 namespace rt::postgres {
@@ -153,7 +153,7 @@ Result<Page<AuditEvent>> PostgresStore::list_audit(const AuditQuery& aq) {
   if (aq.from) filter += " AND a.at >= " + q.bind(*aq.from);
   if (aq.to) filter += " AND a.at <= " + q.bind(*aq.to);
   if (!aq.action.empty()) filter += " AND a.action = " + q.bind(aq.action);
-  if (!aq.actor.empty()) filter += " AND a.actor ILIKE " + q.bind(sqlite::like_pattern(aq.actor)) + " ESCAPE '\\'";
+  if (!aq.actor.empty()) filter += " AND a.actor ILIKE " + q.bind(like_pattern(aq.actor)) + " ESCAPE '\\'";
   if (!aq.repository.empty()) {
     // left() rather than LIKE: a repository path may hold % or _.
     filter += " AND (a.target = " + q.bind(aq.repository) + " OR left(a.target, " +

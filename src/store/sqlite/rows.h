@@ -1,5 +1,6 @@
 // What the SQLite store's method files share: the column lists they select, the decoders that turn a row
-// into a domain value, keyset-page assembly, LIKE-pattern escaping, the languages codec and the audit insert.
+// into a domain value, keyset-page assembly and the audit insert. The text encodings both stores share
+// are in store/encodings.h.
 #pragma once
 
 #include <string>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "core/model.h"
+#include "store/encodings.h"  // like_pattern, the languages codec
 #include "store/sqlite/connection.h"
 #include "store/store.h"
 
@@ -44,15 +46,6 @@ Error name_conflict(Error error, std::string message);
 
 // `invalid` unless 1 <= limit.
 Status check_limit(int limit);
-
-// "%<text>%" with \, % and _ escaped, for `LIKE ? ESCAPE '\'`: a case-insensitive (ASCII) substring match.
-std::string like_pattern(std::string_view text);
-
-// Languages are kept as a JSON array of strings in one text column.
-std::string encode_languages(const std::vector<std::string>& languages);
-// A LIKE pattern (ESCAPE '\') matching an encoded language list that contains `language`.
-std::string language_pattern(std::string_view language);
-std::vector<std::string> decode_languages(std::string_view text);
 
 Status insert_audit(Connection& conn, const AuditEvent& event);
 
