@@ -2,7 +2,6 @@
 // then per file: varint name length, name, varint covered, varint coverable, varint line count, and per
 // line varint(line - previous line), varint(hits).
 #include "store/coverage_data.h"
-#include "store/coverage_store.h"
 
 #include <algorithm>
 #include <cmath>
@@ -97,21 +96,6 @@ bool read_lines(Reader& r, std::uint64_t count, std::vector<LineHits>* out) {
 }
 
 }  // namespace
-
-std::string_view coverage_status_name(CoverageStatus s) {
-  switch (s) {
-    case CoverageStatus::partial: return "partial";
-    case CoverageStatus::final: return "final";
-    case CoverageStatus::failed: return "failed";
-  }
-  return "failed";
-}
-
-CoverageStatus parse_coverage_status(std::string_view name) {
-  if (name == "final") return CoverageStatus::final;
-  if (name == "partial") return CoverageStatus::partial;
-  return CoverageStatus::failed;
-}
 
 double coverage_percent(std::int64_t covered, std::int64_t coverable) {
   if (coverable <= 0) return 0;
