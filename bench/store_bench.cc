@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -104,9 +105,9 @@ std::string list_name(int i) {
   return buf;
 }
 
-// The store has no bulk-load call, so the fixture writes 100,000 repositories straight into the file in
-// one transaction (bound parameters, the store's own schema), then opens the store on it.
-void bulk_load(const std::filesystem::path& db, rt::Id org_id) {
+// The store has no bulk-load call, so the fixture writes `count` repositories straight into the file in
+// one transaction (bound parameters, the store's own schema and triggers), then opens the store on it.
+void bulk_load(const std::filesystem::path& db, rt::Id org_id, int count) {
   sqlite3* raw = nullptr;
   sqlite3_open(db.c_str(), &raw);
   sqlite3_exec(raw, "BEGIN", nullptr, nullptr, nullptr);
@@ -115,7 +116,7 @@ void bulk_load(const std::filesystem::path& db, rt::Id org_id) {
                      "INSERT INTO repositories(org_id, name, visibility, remote_identifier, languages, created_at,"
                      " updated_at) VALUES (?1, ?2, 'Private', ?2, '[]', 1, 1)",
                      -1, &insert, nullptr);
-  for (int i = 0; i < kListRepositories; ++i) {
+  for (int i = 0; i < count; ++i) {
     std::string name = list_name(i);
     sqlite3_bind_int64(insert, 1, org_id);
     sqlite3_bind_text(insert, 2, name.c_str(), -1, SQLITE_TRANSIENT);
@@ -127,8 +128,8 @@ void bulk_load(const std::filesystem::path& db, rt::Id org_id) {
   sqlite3_close(raw);
 }
 
-void setup_list(const benchmark::State&) {
-  if (list_world) return;  // built once, shared by both positions
+// A fresh store holding one organization of `size` repositories.
+ListWorld* make_list_world(int size) {
   auto* w = new ListWorld;
   w->dir = fresh_dir();
   const auto db = w->dir / "list.db";
@@ -137,9 +138,13 @@ void setup_list(const benchmark::State&) {
     rt::User u = must(store->create_user(rt::NewUser{.name = "bench"}));
     w->org_id = must(store->create_organization(rt::NewOrganization{.name = "bench"}, u.id, audit(0, "org"))).id;
   }
-  bulk_load(db, w->org_id);
+  bulk_load(db, w->org_id, size);
   w->store = must(rt::open_store("sqlite:" + db.string()));
-  list_world = w;
+  return w;
+}
+
+void setup_list(const benchmark::State&) {
+  if (!list_world) list_world = make_list_world(kListRepositories);  // built once, shared by both positions
 }
 
 void BM_ListRepositories(benchmark::State& state) {
@@ -154,5 +159,52 @@ void BM_ListRepositories(benchmark::State& state) {
 }
 // Arg 0: page 1; arg 90000: the page after the 90,000th repository.
 BENCHMARK(BM_ListRepositories)->ArgName("after")->Arg(0)->Arg(90'000)->Unit(benchmark::kMicrosecond)->Setup(setup_list);
+
+// Page 1 of organizations of 1,000 and 1,000,000 repositories (issue 13: listing whose cost does not grow
+// with the organization; pagination.total comes from the stores' counters). One world per size.
+std::map<int, ListWorld*> sized_worlds;
+struct SizedWorldsCleanup {
+  ~SizedWorldsCleanup() {
+    for (auto& [size, w] : sized_worlds) {
+      w->store.reset();
+      std::filesystem::remove_all(w->dir);
+      delete w;
+    }
+  }
+} sized_worlds_cleanup;
+
+void setup_sized(const benchmark::State& state) {
+  const int size = static_cast<int>(state.range(0));
+  if (!sized_worlds.count(size)) sized_worlds[size] = make_list_world(size);
+}
+
+// Page 1 of the sized world, optionally with a text filter.
+void list_page1(benchmark::State& state, const std::string& search) {
+  ListWorld& w = *sized_worlds.at(static_cast<int>(state.range(0)));
+  const rt::RepositoryQuery query{.org_id = w.org_id, .search = search, .limit = 100};
+  for (auto _ : state) {
+    auto page = must(w.store->list_repositories(query));
+    if (page.items.size() != 100 || page.total != state.range(0)) state.SkipWithError("unexpected page");
+    benchmark::DoNotOptimize(page);
+  }
+}
+
+void BM_ListRepositoriesPage1(benchmark::State& state) { list_page1(state, ""); }
+BENCHMARK(BM_ListRepositoriesPage1)
+    ->ArgName("repositories")
+    ->Arg(1'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMicrosecond)
+    ->Setup(setup_sized);
+
+// The baseline: the same page with a text filter that every name matches, whose total is still a count
+// over the matching rows (what every listing paid before the counters).
+void BM_ListRepositoriesPage1Counted(benchmark::State& state) { list_page1(state, "repo-"); }
+BENCHMARK(BM_ListRepositoriesPage1Counted)
+    ->ArgName("repositories")
+    ->Arg(1'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMicrosecond)
+    ->Setup(setup_sized);
 
 }  // namespace

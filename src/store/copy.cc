@@ -24,6 +24,8 @@ constexpr const char* kTables[] = {"users",          "account_tokens",    "organ
                                    "coverage_uploads",  "console_sessions"};
 // Each side's own record of its migrations: not data, never copied.
 constexpr std::string_view kBookkeeping = "schema_migrations";
+// Kept by the target's own triggers as the rows it counts arrive; never copied, compared after the copy.
+constexpr std::string_view kDerived = "repository_counts";
 
 // One INSERT carries at most this many rows, parameters (PostgreSQL allows 65535) and bytes of values.
 constexpr size_t kBatchRows = 500;
@@ -177,7 +179,7 @@ Result<CopyReport> copy_in_transaction(sqlite::Connection& source, postgres::Con
   RT_TRY(auto source_tables, sqlite_tables(source));
   RT_TRY(auto target_tables, postgres_tables(target));
   for (const auto& t : source_tables)
-    if (t != kBookkeeping && std::find(std::begin(kTables), std::end(kTables), t) == std::end(kTables))
+    if (t != kBookkeeping && t != kDerived && std::find(std::begin(kTables), std::end(kTables), t) == std::end(kTables))
       return refuse("the source has a table admin copy does not know (" + t + "); use the repotokensd that wrote it");
 
   // Both sides are at this build's schema, which has the same tables on both backends.
@@ -224,6 +226,23 @@ Result<CopyReport> copy_in_transaction(sqlite::Connection& source, postgres::Con
                                                  std::to_string(in_target.value_or(0)) +
                                                  " in the target; nothing was committed");
     report.tables.push_back({t, read});
+  }
+  // The derived counts the target's triggers made must be the source's (same groups, same sums); the
+  // report lists the table with its verified row count like the copied ones.
+  if (source_tables.count(std::string(kDerived)) && target_tables.count(std::string(kDerived))) {
+    std::int64_t rows = 0;
+    for (const char* what : {"count(*)", "CAST(coalesce(sum(repositories), 0) AS BIGINT)"}) {
+      const std::string sql = std::string("SELECT ") + what + " FROM " + quoted(std::string(kDerived));
+      RT_TRY(auto in_source, source.query_int64(sql));
+      RT_TRY(auto in_target, target.query_int64(sql));
+      if (in_source.value_or(0) != in_target.value_or(0))
+        return make_error(ErrorKind::internal, "verification failed for " + std::string(kDerived) + ": " + what + " is " +
+                                                   std::to_string(in_source.value_or(0)) + " in the source, " +
+                                                   std::to_string(in_target.value_or(0)) +
+                                                   " in the target; nothing was committed");
+      if (rows == 0) rows = in_source.value_or(0);
+    }
+    report.tables.push_back({std::string(kDerived), rows});
   }
   return report;
 }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "store_test.h"
 
@@ -55,6 +56,59 @@ TEST_P(StoreTest, CreatesAndReadsRepositories) {
   EXPECT_EQ(orphan.error().kind, ErrorKind::not_found);
   EXPECT_EQ(store().get_repository(o.id, "API").error().kind, ErrorKind::not_found);
   EXPECT_EQ(store().get_repository_by_id(9999).error().kind, ErrorKind::not_found);
+}
+
+// pagination.total without a text filter comes from counters the stores keep beside the rows (constant
+// cost per page); it must equal what a count would say, through concurrent inserts and deletes, per
+// visibility, and after the organization's last repository of a visibility is gone.
+TEST_P(StoreTest, RepositoryTotalsStayExactThroughConcurrentInsertsAndDeletes) {
+  User u = add_user("owner");
+  Organization o = add_org("acme", u.id);
+  Organization other = add_org("other", u.id);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w)
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 40; ++i) {
+        NewRepository repo{.org_id = (i % 5 == 0 ? other.id : o.id), .name = "w" + std::to_string(w) + "-" + repo_name(i),
+                           .visibility = i % 3 == 0 ? Visibility::Public : Visibility::Private, .created_at = 1};
+        auto made = store().create_repository(repo, audit_event(repo.org_id, "repository.create"));
+        ASSERT_TRUE(made.ok()) << made.error().message;
+        if (i % 4 == 1) ASSERT_TRUE(store().delete_repository(made->id, audit_event(repo.org_id, "repository.delete")).ok());
+      }
+    });
+  for (auto& t : writers) t.join();
+  auto total_of = [&](Id org, std::optional<Visibility> visibility) {
+    return must(store().list_repositories(RepositoryQuery{.org_id = org, .visibility = visibility, .limit = 1})).total;
+  };
+  auto counted = [&](Id org, std::optional<Visibility> visibility) {  // every page walked, items counted
+    std::int64_t n = 0;
+    std::optional<std::string> after;
+    for (;;) {
+      auto page = must(store().list_repositories(
+          RepositoryQuery{.org_id = org, .visibility = visibility, .after_name = after, .limit = 50}));
+      n += static_cast<std::int64_t>(page.items.size());
+      if (!page.more) return n;
+      after = page.items.back().repository.name;
+    }
+  };
+  for (Id org : {o.id, other.id})
+    for (auto visibility : {std::optional<Visibility>{}, std::optional<Visibility>{Visibility::Public},
+                            std::optional<Visibility>{Visibility::Private}}) {
+      EXPECT_EQ(total_of(org, visibility), counted(org, visibility));
+      // A text filter matching every name takes the counting path: the two agree.
+      EXPECT_EQ(must(store().list_repositories(
+                         RepositoryQuery{.org_id = org, .search = "-", .visibility = visibility, .limit = 1}))
+                    .total,
+                counted(org, visibility));
+    }
+  EXPECT_EQ(total_of(o.id, std::nullopt), 4 * (32 - 8));  // per writer: 32 in acme, 8 of them deleted
+  // Deleting every Public repository of `other` leaves its Public total at 0, not at a stale count.
+  auto publics = must(store().list_repositories(
+      RepositoryQuery{.org_id = other.id, .visibility = Visibility::Public, .limit = 1000}));
+  for (const auto& v : publics.items)
+    ASSERT_TRUE(store().delete_repository(v.repository.id, audit_event(other.id, "repository.delete")).ok());
+  EXPECT_EQ(total_of(other.id, Visibility::Public), 0);
+  EXPECT_EQ(total_of(other.id, std::nullopt), counted(other.id, std::nullopt));
 }
 
 TEST_P(StoreTest, KeysetWalkOf250RepositoriesTakesThreePages) {

@@ -80,6 +80,11 @@ Result<Page<RepositoryView>> PostgresStore::list_repositories(const RepositoryQu
             q.bind(language_pattern(rq.languages[i])) + " ESCAPE '\\'" +
             (i + 1 == rq.languages.size() ? ")" : "");
   Query count{"SELECT count(*)" + from, q.args};
+  if (!rq.viewer && rq.search.empty() && rq.languages.empty()) {  // constant cost: migration 5's counters
+    count = Query{};
+    count.sql = "SELECT coalesce(sum(repositories), 0)::bigint FROM repository_counts WHERE org_id = " + count.bind(rq.org_id);
+    if (rq.visibility) count.sql += " AND visibility = " + count.bind(visibility_name(*rq.visibility));
+  }
   if (rq.after_name) from += " AND r.name > " + q.bind(*rq.after_name);
   q.sql = std::string("SELECT " RT_PG_REPOSITORY_COLUMNS) + (rq.viewer ? ", p.permission" : ", NULL") + from +
           " ORDER BY r.name LIMIT ";

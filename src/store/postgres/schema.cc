@@ -147,6 +147,35 @@ ALTER TABLE repository_tokens ADD COLUMN created_by TEXT;
 ALTER TABLE organizations ADD COLUMN expiry_warning_days INTEGER NOT NULL DEFAULT 14;
 CREATE INDEX repository_tokens_by_expiry ON repository_tokens(expires_at);
 )sql"},
+    // The same derived counts as SQLite's migration 6 (see there). Concurrent inserts into one organization
+    // and visibility serialise on its counter row until they commit; deletes of the last one remove it.
+    Migration{5, "repository counts per organization and visibility", R"sql(
+CREATE TABLE repository_counts (
+  org_id       BIGINT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  visibility   TEXT NOT NULL,
+  repositories BIGINT NOT NULL,
+  PRIMARY KEY (org_id, visibility)
+);
+INSERT INTO repository_counts(org_id, visibility, repositories)
+  SELECT org_id, visibility, count(*) FROM repositories GROUP BY org_id, visibility;
+CREATE FUNCTION repository_counts_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    UPDATE repository_counts SET repositories = repositories - 1
+      WHERE org_id = OLD.org_id AND visibility = OLD.visibility;
+    DELETE FROM repository_counts WHERE org_id = OLD.org_id AND visibility = OLD.visibility AND repositories <= 0;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO repository_counts(org_id, visibility, repositories) VALUES (NEW.org_id, NEW.visibility, 1)
+      ON CONFLICT (org_id, visibility) DO UPDATE SET repositories = repository_counts.repositories + 1;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER repository_counts_insert_delete AFTER INSERT OR DELETE ON repositories
+  FOR EACH ROW EXECUTE FUNCTION repository_counts_change();
+CREATE TRIGGER repository_counts_update AFTER UPDATE OF org_id, visibility ON repositories
+  FOR EACH ROW EXECUTE FUNCTION repository_counts_change();
+)sql"},
 };
 
 // Any constant shared by all nodes; pg_advisory_xact_lock serialises concurrent migrators on it.

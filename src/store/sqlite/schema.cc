@@ -291,6 +291,35 @@ ALTER TABLE repository_tokens ADD COLUMN created_by TEXT;
 ALTER TABLE organizations ADD COLUMN expiry_warning_days INTEGER NOT NULL DEFAULT 14;
 CREATE INDEX repository_tokens_by_expiry ON repository_tokens(expires_at);
 )sql"},
+    // pagination.total of an organization's repository listing without a text or language filter, read
+    // from here instead of a count(*) that grows with the organization. Kept by triggers in the same
+    // transaction as every insert and delete; a group reaching 0 disappears, so the table holds exactly
+    // what `SELECT org_id, visibility, count(*) FROM repositories GROUP BY 1, 2` would (admin copy relies
+    // on that). Derived data: admin copy does not copy it, the target's own triggers rebuild it.
+    Migration{6, "repository counts per organization and visibility", R"sql(
+CREATE TABLE repository_counts (
+  org_id       INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  visibility   TEXT NOT NULL,
+  repositories INTEGER NOT NULL,
+  PRIMARY KEY (org_id, visibility)
+) WITHOUT ROWID;
+INSERT INTO repository_counts(org_id, visibility, repositories)
+  SELECT org_id, visibility, count(*) FROM repositories GROUP BY org_id, visibility;
+CREATE TRIGGER repository_counts_insert AFTER INSERT ON repositories BEGIN
+  INSERT INTO repository_counts(org_id, visibility, repositories) VALUES (NEW.org_id, NEW.visibility, 1)
+    ON CONFLICT(org_id, visibility) DO UPDATE SET repositories = repositories + 1;
+END;
+CREATE TRIGGER repository_counts_delete AFTER DELETE ON repositories BEGIN
+  UPDATE repository_counts SET repositories = repositories - 1 WHERE org_id = OLD.org_id AND visibility = OLD.visibility;
+  DELETE FROM repository_counts WHERE org_id = OLD.org_id AND visibility = OLD.visibility AND repositories <= 0;
+END;
+CREATE TRIGGER repository_counts_update AFTER UPDATE OF org_id, visibility ON repositories BEGIN
+  UPDATE repository_counts SET repositories = repositories - 1 WHERE org_id = OLD.org_id AND visibility = OLD.visibility;
+  DELETE FROM repository_counts WHERE org_id = OLD.org_id AND visibility = OLD.visibility AND repositories <= 0;
+  INSERT INTO repository_counts(org_id, visibility, repositories) VALUES (NEW.org_id, NEW.visibility, 1)
+    ON CONFLICT(org_id, visibility) DO UPDATE SET repositories = repositories + 1;
+END;
+)sql"},
 };
 
 Status apply(Connection& conn, const Migration& m) {

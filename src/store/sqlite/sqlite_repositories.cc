@@ -95,9 +95,18 @@ Result<Page<RepositoryView>> SqliteStore::list_repositories(const RepositoryQuer
     args.emplace_back(language_patterns.emplace_back(language_pattern(q.languages[i])));
     if (i + 1 == q.languages.size()) filter += ")";
   }
-  // The organization join only decorates rows; the count does without it.
+  // The organization join only decorates rows; the count does without it. Without a viewer, text or
+  // language filter the total is read from repository_counts (migration 6): constant cost per page.
   std::string count_sql = "SELECT count(*) FROM repositories r" + filter;
   std::vector<Value> count_args = args;
+  if (!q.viewer && q.search.empty() && q.languages.empty()) {
+    count_sql = "SELECT coalesce(sum(repositories), 0) FROM repository_counts WHERE org_id = ?";
+    count_args = {q.org_id};
+    if (q.visibility) {
+      count_sql += " AND visibility = ?";
+      count_args.emplace_back(visibility_name(*q.visibility));
+    }
+  }
   if (q.after_name) {
     filter += " AND r.name > ?";
     args.emplace_back(*q.after_name);
