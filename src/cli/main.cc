@@ -240,6 +240,7 @@ int main(int argc, char** argv) {
   add_user_command(app, ctx);
   add_member_command(app, ctx);
   add_coverage_command(app, ctx);
+  add_revoke_leaked_command(app, ctx);
   app.add_subcommand("help", "show the help of a command: repotokens help provision, repotokens help tokens list");
   add_footers(&app, &app);
   app.footer(std::string(kExitStatusText) +

@@ -389,6 +389,14 @@ Result<CreatedToken> ApiClient::issue_user_token(Id user_id, std::optional<UnixT
   return t;
 }
 
+Status ApiClient::report_leaked_token(const std::string& secret, const std::string& location) {
+  json body = {{"token", secret}};
+  if (!location.empty()) body["location"] = location;
+  RT_TRY(auto r, call("POST", "/tokens/revoke", body.dump()));  // repeatable: revoking twice is harmless
+  (void)r;
+  return ok_status();
+}
+
 Status ApiClient::set_member_role(const std::string& provider, const std::string& org, Id user_id,
                                   const std::string& role) {
   std::string path = "/organizations/" + encode_path_segment(provider) + "/" + encode_path_segment(org) + "/people/" +

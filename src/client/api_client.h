@@ -144,6 +144,10 @@ class ApiClient {
   Status grant_repository_permission(const std::string& provider, const std::string& org, const std::string& repo,
                                      Id user_id, const std::string& permission);
 
+  // POST /tokens/revoke (repotokensd, API.md "Leaked tokens"): reports a leaked secret, which the server
+  // revokes when it is one of its tokens. The answer is the same (204) whether or not it matched.
+  Status report_leaked_token(const std::string& secret, const std::string& location = {});
+
   // The raw call with pacing and retries, for the typed calls above. `path` is under /api/v3. With
   // `repeatable` false, an attempt that may have reached the server is not repeated (see uncertain()).
   Result<HttpResponse> call(const std::string& method, const std::string& path, const std::string& json_body = {},

@@ -24,6 +24,13 @@ struct ApiRequest {
   std::vector<std::string> params;  // percent-decoded path parameters, in pattern order
   Credentials credentials;
   bool secure = false;  // the browser reached us over TLS (a trusted proxy said so): cookies get Secure
+  // Any other request header by name (case-insensitive), for the few handlers that read one (the secret
+  // scanners' Authorization and signature headers); nullopt when absent. Valid during the handler call.
+  std::optional<std::string_view> header(std::string_view name) const {
+    return header_lookup ? header_lookup(raw_request, name) : std::nullopt;
+  }
+  std::optional<std::string_view> (*header_lookup)(const void* raw_request, std::string_view name) = nullptr;
+  const void* raw_request = nullptr;
 };
 
 struct ApiResponse {

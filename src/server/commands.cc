@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -16,6 +18,7 @@
 #include "server/key_file.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "service/github_keys.h"
 #include "store/copy.h"
 
 namespace rt::server {
@@ -119,6 +122,21 @@ void print_copy_report(const CopyReport& report, const CopyKey& key) {
                  key.created ? " (created from the SQLite key)" : "");
 }
 
+// --github-secret-scanning-keys: the file is read now (a bad one stops start-up, saying why) and again
+// whenever an alert names a key it does not hold, so a rotated key set is picked up without a restart.
+Result<std::shared_ptr<GitHubKeys>> open_github_keys(const std::string& path) {
+  auto read = [path]() -> Result<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error(ErrorKind::invalid, "cannot read --github-secret-scanning-keys file " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (text.str().size() > (1u << 20))
+      return make_error(ErrorKind::invalid, "--github-secret-scanning-keys file " + path + " is over 1 MiB");
+    return text.str();
+  };
+  return GitHubKeys::open("--github-secret-scanning-keys " + path, read);
+}
+
 }  // namespace
 
 int run_serve(const ServeConfig& config) {
@@ -138,6 +156,12 @@ int run_serve(const ServeConfig& config) {
   options.cache_ttl_ms = config.cache_ttl_ms;
   options.console.idle_seconds = config.console_idle_minutes * 60;
   options.console.absolute_seconds = config.console_session_hours * 3600;
+  options.gitlab_revocation_token = config.gitlab_revocation_token;
+  if (!config.github_secret_scanning_keys.empty()) {
+    auto keys = open_github_keys(config.github_secret_scanning_keys);
+    if (!keys) return fail(keys.error().message);
+    options.github_keys = std::move(keys).value();
+  }
   {
     Service service(*b.store, b.hasher, b.clock, b.random, *b.limiter, options);
     Server server(config, service);

@@ -67,6 +67,12 @@ std::vector<OptionSpec> serve_specs() {
       {"console-session-hours", "every console session ends this long after sign-in", "12"},
       {"console-secure-cookie", "auto (Secure when a trusted proxy says https) or always", "auto"},
       {"trusted-proxies", "comma-separated peer addresses whose X-Forwarded-Proto is believed", ""},
+      {"gitlab-revocation-token",
+       "pre-shared token GitLab's token revocation API sends as Authorization (at least 32 characters; "
+       "prefer the environment or the config file to the flag); empty = that API is off", ""},
+      {"github-secret-scanning-keys",
+       "file holding GitHub secret scanning's public keys ({\"public_keys\": [...]}); empty = the GitHub "
+       "receiver is off", ""},
   };
 }
 
@@ -206,6 +212,17 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
     if (!one.empty()) c.trusted_proxies.push_back(one);
     start = comma + 1;
   }
+  const std::string& gitlab = get("gitlab-revocation-token");
+  if (!gitlab.empty()) {
+    bool printable = true;
+    for (char ch : gitlab) printable = printable && ch > 0x20 && ch < 0x7f;
+    // The value is a secret: the message never repeats it.
+    if (gitlab.size() < 32 || !printable)
+      throw UsageError{"invalid --gitlab-revocation-token: expected at least 32 printable characters without "
+                       "spaces (for example the output of `openssl rand -hex 32`)"};
+    c.gitlab_revocation_token = gitlab;
+  }
+  c.github_secret_scanning_keys = get("github-secret-scanning-keys");
   return c;
 }
 

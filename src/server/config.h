@@ -43,6 +43,10 @@ struct ServeConfig {
   int console_session_hours = 12;
   std::string console_secure_cookie = "auto";  // "auto": when a trusted proxy says https; "always"
   std::vector<std::string> trusted_proxies;    // peer addresses whose X-Forwarded-Proto is believed
+  // Leaked tokens (docs/configuration.md): GitLab's token revocation API is on when its pre-shared token is
+  // set; GitHub secret scanning is on when its key-set file is named.
+  std::optional<std::string> gitlab_revocation_token;
+  std::string github_secret_scanning_keys;  // a file in GitHub's {"public_keys": [...]} format
 };
 
 struct AdminConfig {

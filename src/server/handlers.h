@@ -73,6 +73,13 @@ ApiResponse console_repositories(Service&, const Principal&, const ApiRequest&);
 ApiResponse console_expiring(Service&, const Principal&, const ApiRequest&);
 ApiResponse console_audit(Service&, const Principal&, const ApiRequest&);
 
+// Leaked tokens (handlers_leaks.cc): anyone holding a secret, GitHub secret scanning, GitLab's token
+// revocation API. Admitted without credentials (charged per address); the scanners prove themselves.
+ApiResponse revoke_leaked_token(Service&, const Principal&, const ApiRequest&);
+ApiResponse github_secret_scanning_alert(Service&, const Principal&, const ApiRequest&);
+ApiResponse gitlab_revocable_token_types(Service&, const Principal&, const ApiRequest&);
+ApiResponse gitlab_revoke_tokens(Service&, const Principal&, const ApiRequest&);
+
 // Instance administration (handlers_admin.cc).
 ApiResponse create_user(Service&, const Principal&, const ApiRequest&);
 ApiResponse issue_user_token(Service&, const Principal&, const ApiRequest&);

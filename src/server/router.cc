@@ -151,6 +151,11 @@ void Router::add_public_read(Method method, std::string_view pattern, const char
   routes_.back().anonymous = true;
 }
 
+void Router::add_anonymous(Method method, std::string_view pattern, const char* name, ServiceHandler handler) {
+  add(method, pattern, name, handler);
+  routes_.back().anonymous = true;
+}
+
 void Router::add_public(Method method, std::string_view pattern, const char* name, PublicHandler handler) {
   add_route(method, pattern, name).open = handler;
 }

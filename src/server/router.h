@@ -75,6 +75,9 @@ class Router {
   void add_public_read(Method method, std::string_view pattern, const char* name, ServiceHandler handler,
                        MemoryHandler memory = nullptr);
   void add_public(Method method, std::string_view pattern, const char* name, PublicHandler handler);
+  // A service route that needs no credential (Route::anonymous) and is not a repository read: the leak
+  // reports, whose callers prove themselves otherwise (holding the secret, a signature, a shared token).
+  void add_anonymous(Method method, std::string_view pattern, const char* name, ServiceHandler handler);
 
   // Matches `path` (no query string). On `found`, `params` holds the decoded parameters in pattern order.
   RouteMatch match(Method method, std::string_view path, std::vector<std::string>& params) const;

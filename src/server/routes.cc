@@ -122,6 +122,13 @@ Router make_router() {
   r.add(M::get, console + "/organizations/{provider}/{org}/audit", "consoleAudit", console_audit);
   r.add(M::get, console + "/expiring", "consoleExpiring", console_expiring);
 
+  // Leaked tokens (API.md "Leaked tokens"): no account credential; each caller is charged per address.
+  // GitLab calls its token revocation API at the server root.
+  r.add_anonymous(M::post, v3 + "/tokens/revoke", "revokeLeakedToken", revoke_leaked_token);
+  r.add_anonymous(M::post, v3 + "/secret-scanning/github", "githubSecretScanningAlert", github_secret_scanning_alert);
+  r.add_anonymous(M::get, "/v1/revocable_token_types", "gitlabRevocableTokenTypes", gitlab_revocable_token_types);
+  r.add_anonymous(M::post, "/v1/revoke_tokens", "gitlabRevokeTokens", gitlab_revoke_tokens);
+
   r.add(M::post, v3 + "/admin/users", "createUser", create_user);
   r.add(M::post, v3 + "/admin/users/{userId}/tokens", "issueUserToken", issue_user_token);
 

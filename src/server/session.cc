@@ -127,6 +127,10 @@ asio::awaitable<ApiResponse> dispatch(ServerContext& ctx, Request& req, const st
                              fmt::format("query parameter '{:.100}' is given more than once; give it once", *repeated));
   api.method = method_of(req.method());
   api.body = req.body();
+  api.raw_request = &req;
+  api.header_lookup = [](const void* raw, std::string_view name) {
+    return header_view(*static_cast<const Request*>(raw), name);
+  };
   api.credentials.console_session.reset();
   api.secure = false;
   RouteMatch match = ctx.router.match(api.method, api.path, api.params);

@@ -89,6 +89,8 @@ Service::Service(Store& store, const SecretHasher& hasher, const Clock& clock, R
   metrics::describe("repotokens_rate_limited_total", "counter", "Requests refused by a rate limit, by scope.");
   metrics::describe("repotokens_tokens_created_total", "counter", "Tokens issued, by kind.");
   metrics::describe("repotokens_tokens_revoked_total", "counter", "Tokens revoked, by kind.");
+  metrics::describe("repotokens_leak_reports_total", "counter",
+                    "Leaked-token reports by channel and by format (malformed or well-formed), never by match.");
   metrics::describe("repotokens_store_duration_seconds", "histogram", "Store call latency, by operation.");
   flusher_ = std::thread([this] { flusher_loop(); });
 }

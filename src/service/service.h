@@ -21,11 +21,14 @@
 #include "core/time.h"
 #include "ratelimit/limiter.h"
 #include "service/console.h"
+#include "service/leaks.h"
 #include "service/ttl_cache.h"
 #include "store/coverage_store.h"
 #include "store/store.h"
 
 namespace rt {
+
+class GitHubKeys;  // service/github_keys.h
 
 // Credentials as the request carried them (any header spelling already folded by the server).
 struct Credentials {
@@ -203,6 +206,10 @@ struct ServiceOptions {
   // the bound on how late a revocation made through another node takes effect here. 0 turns caching off.
   int cache_ttl_ms = 1000;
   ConsoleSessionPolicy console;
+  // Leak reports from secret scanners (service/leaks.cc): the GitLab token revocation API's pre-shared
+  // token, and GitHub secret scanning's key set. Unset: that channel answers not_found saying how to enable it.
+  std::optional<std::string> gitlab_revocation_token;
+  std::shared_ptr<GitHubKeys> github_keys;
 };
 
 class Service {
@@ -327,6 +334,23 @@ class Service {
   // The audit log with the console's filters (org admin).
   Result<ListPage<AuditEntry>> list_audit(const Principal& p, const OrgRef& org, const AuditFilter& filter,
                                           const PageRequest& page);
+
+  // --- leaked tokens (service/leaks.cc) ---------------------------------------------------------------
+  // For each reported secret, in order: malformed (format or checksum wrong: no lookup, only counted),
+  // unknown, or revoked (it was a live or expired token of ours: deleted at once as a normal revocation is,
+  // caches cleared, and audited as `token.leaked` with the reported location and source, in the token's
+  // organization, or for an account token in each organization of its owner). Needs no principal: holding
+  // the secret is enough. `invalid` beyond kMaxLeakBatch reports; a store failure stops the batch (what was
+  // revoked before it stays revoked) and is returned.
+  Result<std::vector<LeakVerdict>> revoke_leaked(LeakChannel channel, std::span<const LeakReport> reports);
+  // The GitLab channel's caller: ok when `authorization` is the configured pre-shared token (compared in
+  // constant time); unauthorized when not; not_found (saying how to enable it) when none is configured.
+  Status check_gitlab_caller(std::optional<std::string_view> authorization) const;
+  // The GitHub channel's caller: ok when `signature` is a valid signature of `body` by the configured key
+  // named `key_identifier` (an unknown one re-reads the key set, see GitHubKeys); unauthorized when not;
+  // not_found (saying how to enable it) when no key set is configured.
+  Status check_github_caller(std::optional<std::string_view> key_identifier, std::optional<std::string_view> signature,
+                             std::string_view body);
 
   // Writes pending lastUsedAt updates now (also done every last_use_flush_ms by a background thread).
   void flush_last_use();
