@@ -168,6 +168,8 @@ INSERT INTO audit_events(id, org_id, at, actor, action, target, details) VALUES 
   EXPECT_EQ(must(store->find_account_token(test_hash(9))).user.id, 7);
   EXPECT_EQ(must(store->get_permission(8, 1)), Permission::write);
   EXPECT_EQ(must(store->get_role(4, 7)), OrgRole::admin);
+  // Migration 6 counted the repositories that were already there.
+  EXPECT_EQ(must(store->list_repositories(RepositoryQuery{.org_id = 4, .limit = 1})).total, 2);
 
   // New rows continue above the largest id each table ever had.
   auto fresh = must(store->create_repository_token(
@@ -188,6 +190,7 @@ INSERT INTO audit_events(id, org_id, at, actor, action, target, details) VALUES 
   // Deleting a repository still cascades to its tokens (the foreign keys survived the table rebuild).
   ASSERT_TRUE(store->delete_repository(8, audit_event(4, "repository.delete")).ok());
   EXPECT_EQ(store->find_repository_token(test_hash(6)).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(must(store->list_repositories(RepositoryQuery{.org_id = 4, .limit = 1})).total, 1);
   store.reset();
 
   RawDb raw(path("v3.db"));
