@@ -110,6 +110,14 @@ struct AuditEvent {
   std::string action;  // e.g. "repository.token.create"
   std::string target;  // e.g. "gh/acme/api" or "gh/acme/api#token:42"
   std::string details; // free text, never a secret
+  // The account token a "token.leaked" entry is about, so that the store can announce it to the
+  // organization's webhooks in the same transaction (repository tokens are found by the store itself).
+  struct AccountTokenSubject {
+    Id token_id = 0;
+    std::string owner;  // the user's name
+    std::optional<UnixTime> expires_at;
+  };
+  std::optional<AccountTokenSubject> account_token;
 };
 
 }  // namespace rt

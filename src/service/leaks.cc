@@ -82,8 +82,11 @@ Result<LeakVerdict> revoke_account_token(Store& store, const SecretHash& hash, c
              return store.list_organizations(found->user.id, false, std::nullopt, after, 100);
            }));
     for (const OrganizationMembership& m : page.items) {
-      RT_TRY_STATUS(timed("append_audit",
-                          [&] { return store.append_audit(leaked_event(channel, now, m.organization.id, target, details)); }));
+      AuditEvent event = leaked_event(channel, now, m.organization.id, target, details);
+      // Named, so that the store announces it to the organization's webhooks with the audit entry.
+      event.account_token = AuditEvent::AccountTokenSubject{
+          .token_id = found->token.id, .owner = found->user.name, .expires_at = found->token.expires_at};
+      RT_TRY_STATUS(timed("append_audit", [&] { return store.append_audit(event); }));
       any = true;
       after = m.organization.id;
     }

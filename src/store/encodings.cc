@@ -2,6 +2,11 @@
 // its meaning and both answer a search alike: LIKE-pattern escaping and the languages column.
 #include "store/encodings.h"
 
+#include <array>
+#include <cstdint>
+
+#include "core/secret.h"
+
 #include <charconv>
 #include <cstdio>
 
@@ -75,6 +80,37 @@ std::vector<std::string> decode_languages(std::string_view text) {
     if (at(',')) ++i;
   }
   return out;
+}
+
+std::string encode_webhook_events(const std::vector<std::string>& events) {
+  std::string out = ",";
+  for (const std::string& e : events) out += e + ",";
+  return out;
+}
+
+std::vector<std::string> decode_webhook_events(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) out.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string new_webhook_event_id_prefix() {
+  std::array<std::uint8_t, 12> bytes{};
+  SystemRandom().fill(bytes);
+  return "evt_" + to_hex(bytes) + "_";
+}
+
+std::string_view webhook_event_of(std::string_view action) {
+  if (action == "repository.token.create") return "token.created";
+  if (action == "repository.token.delete") return "token.revoked";
+  if (action == "token.leaked") return "token.leaked";
+  return {};
 }
 
 }  // namespace rt

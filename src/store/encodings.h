@@ -18,4 +18,14 @@ std::string encode_languages(const std::vector<std::string>& languages);
 std::string language_pattern(std::string_view language);
 std::vector<std::string> decode_languages(std::string_view text);
 
+// A webhook's events are kept as ",token.created,token.revoked," so that one SQL test
+// (instr/strpos of ",<event>,") says whether it is subscribed.
+std::string encode_webhook_events(const std::vector<std::string>& events);
+std::vector<std::string> decode_webhook_events(std::string_view text);
+// "evt_<24 random hex digits>_": an outbox event id is this followed by the token id; its delivery ids add
+// ".<webhook id>".
+std::string new_webhook_event_id_prefix();
+// The webhook event an audit action announces ("repository.token.create" -> "token.created"), or empty.
+std::string_view webhook_event_of(std::string_view audit_action);
+
 }  // namespace rt

@@ -148,6 +148,43 @@ struct AuditQuery {
   std::string repository;
 };
 
+// --- webhooks (docs/webhooks.md) ---------------------------------------------------------------------
+// The events an organization webhook may subscribe to, as they appear on the wire.
+inline constexpr const char* kWebhookEventNames[] = {"token.created", "token.revoked", "token.leaked"};
+
+struct NewWebhook {
+  Id org_id = 0;
+  std::string url;
+  std::vector<std::string> events;  // names from kWebhookEventNames, checked by the service
+  std::string sealed_secret;        // the secret encrypted with the server key (SecretBox), never plain
+  UnixTime created_at = 0;
+};
+struct Webhook {
+  Id id = 0;
+  Id org_id = 0;
+  std::string url;
+  std::vector<std::string> events;
+  UnixTime created_at = 0;
+  bool failing = false;  // an event to it went undelivered for the whole retry window
+};
+// One row of the outbox: an event for one webhook, and how its delivery went so far.
+struct WebhookDelivery {
+  Id id = 0;
+  Id webhook_id = 0;
+  std::string event_id;     // the body's "id": the same for every webhook that receives the event
+  std::string delivery_id;  // X-Repotokens-Delivery: unique per (event, webhook), the same on every retry
+  std::string event;        // "token.created", ...
+  std::string body;         // the JSON posted, never a secret
+  UnixTime created_at = 0;
+  int attempts = 0;
+  std::optional<UnixTime> next_attempt_at;  // nullopt once delivered or given up
+  std::optional<UnixTime> last_attempt_at;
+  std::optional<int> last_status;           // the receiver's HTTP status of the last attempt
+  std::string last_error;                   // why the last attempt failed without a status (timeout, ...)
+  std::optional<int> last_latency_ms;
+  std::optional<UnixTime> delivered_at;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -237,6 +274,19 @@ class Store {
   // --- audit -------------------------------------------------------------------------------------------
   virtual Status append_audit(const AuditEvent& event) = 0;
   virtual Result<Page<AuditEvent>> list_audit(const AuditQuery& query) = 0;
+
+  // --- organization webhooks ----------------------------------------------------------------------------
+  // Token changes (create_repository_token, delete_repository_tokens — "token.leaked" when the audit action
+  // says so — and append_audit of a "token.leaked" event naming an account token) write one outbox row per
+  // subscribed webhook of the organization, in the same transaction as the change.
+  virtual Result<Webhook> create_webhook(const NewWebhook& webhook, const AuditEvent& audit) = 0;
+  // Ascending id, ids above `after_id`.
+  virtual Result<Page<Webhook>> list_webhooks(Id org_id, std::optional<Id> after_id, int limit) = 0;
+  // not_found unless the webhook exists in the organization. Its undelivered events go with it.
+  virtual Status delete_webhook(Id org_id, Id webhook_id, const AuditEvent& audit) = 0;
+  // Newest first (descending id), ids below `before_id`. not_found unless the webhook is the organization's.
+  virtual Result<Page<WebhookDelivery>> list_webhook_deliveries(Id org_id, Id webhook_id,
+                                                                std::optional<Id> before_id, int limit) = 0;
 
   // --- coverage (store/coverage_store.h) -------------------------------------------------------------
   // The coverage storage of this backend, alive as long as the store.

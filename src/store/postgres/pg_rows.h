@@ -58,6 +58,13 @@ struct Query {
 Status insert_audit(Connection& conn, const AuditEvent& event);
 Status user_exists(Connection& conn, Id user_id);
 
+// Outbox rows (pg_webhooks.cc), inside the caller's transaction. kRepositoryTokenEventInsert announces
+// repository tokens that still exist to each webhook of their organization subscribed to the event; the
+// caller appends the condition choosing the tokens `k` (binding $6 and on). The second announces the
+// "token.leaked" of an account token an audit entry names (nothing unless `audit` carries one).
+extern const char* const kRepositoryTokenEventInsert;
+Status enqueue_account_token_event(Connection& conn, const AuditEvent& audit);
+
 // rows holds up to limit + 1 rows (the query asked for that many): a page, with `more` set; not `total`.
 template <class T, class Decode>
 Page<T> make_page(const Rows& rows, int limit, Decode decode) {

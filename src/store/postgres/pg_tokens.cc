@@ -46,12 +46,18 @@ Result<RepositoryToken> PostgresStore::create_repository_token(const NewReposito
       " a AS (INSERT INTO audit_events(org_id, at, actor_user_id, actor, action, target, details)"
       " SELECT $8::bigint, $9::bigint, $10::bigint, $11::text, $12::text, $13::text, $14::text FROM t)"
       " SELECT id FROM t";
+  // The outbox rows, in the same implicit transaction: the token the insert made (none if it refused) is
+  // the one with this hash.
+  const std::string events = std::string(kRepositoryTokenEventInsert) + "k.hash = $6::bytea ORDER BY w.id";
   auto done = pool_->run<std::vector<Rows>>([&](Connection& c) {
     return c.pipeline({{kLock, {token.repository_id}},
                        {kInsert,
                         {token.repository_id, token.name, token.hash, token.created_at, token.expires_at, now,
                          max_live, audit.org_id, audit.at, audit.actor_user_id, audit.actor, audit.action,
-                         audit.target, audit.details}}});
+                         audit.target, audit.details}},
+                       {events.c_str(),
+                        {new_webhook_event_id_prefix(), "token.created", audit.at, audit.actor,
+                         token.repository_id, token.hash}}});
   });
   if (!done.ok()) return name_conflict(done.error(), "a token with this hash already exists");
   const std::vector<Rows>& rows = *done;
@@ -104,7 +110,13 @@ Result<Page<RepositoryToken>> PostgresStore::list_repository_tokens(Id repositor
 Result<int> PostgresStore::delete_repository_tokens(Id repository_id, std::span<const Id> ids,
                                                     const AuditEvent& audit) {
   std::vector<Id> list(ids.begin(), ids.end());
+  // Announced before the rows go (the events name them); no row, nothing announced.
+  const std::string events = std::string(kRepositoryTokenEventInsert) + "k.id = ANY($6::bigint[]) ORDER BY k.id, w.id";
+  const char* event = audit.action == "token.leaked" ? "token.leaked" : "token.revoked";
   return write<int>([&](Connection& c) -> Result<int> {
+    RT_TRY(Rows announced, c.exec(events, {new_webhook_event_id_prefix(), event, audit.at, audit.actor, repository_id,
+                                           id_array(list)}));
+    (void)announced;
     RT_TRY(Rows r, c.exec("DELETE FROM repository_tokens WHERE repository_id = $1 AND id = ANY($2::bigint[])",
                           {repository_id, id_array(list)}));
     if (r.affected() > 0) RT_TRY_STATUS(insert_audit(c, audit));  // nothing deleted, nothing to record
@@ -143,7 +155,10 @@ Status PostgresStore::record_last_use(std::span<const LastUse> uses) {
 }
 
 Status PostgresStore::append_audit(const AuditEvent& event) {
-  return write<Ok>([&](Connection& c) -> Status { return insert_audit(c, event); });
+  return write<Ok>([&](Connection& c) -> Status {
+    RT_TRY_STATUS(insert_audit(c, event));
+    return enqueue_account_token_event(c, event);
+  });
 }
 
 Result<Page<AuditEvent>> PostgresStore::list_audit(const AuditQuery& aq) {

@@ -90,6 +90,13 @@ class PostgresStore final : public Store, public CoverageStore {
   Status delete_console_session(const SecretHash& hash) override;
   Status purge_console_sessions(UnixTime now, UnixTime idle_before) override;
 
+  // Organization webhooks and their outbox (pg_webhooks.cc).
+  Result<Webhook> create_webhook(const NewWebhook& webhook, const AuditEvent& audit) override;
+  Result<Page<Webhook>> list_webhooks(Id org_id, std::optional<Id> after_id, int limit) override;
+  Status delete_webhook(Id org_id, Id webhook_id, const AuditEvent& audit) override;
+  Result<Page<WebhookDelivery>> list_webhook_deliveries(Id org_id, Id webhook_id, std::optional<Id> before_id,
+                                                        int limit) override;
+
   // Coverage (pg_coverage.cc).
   CoverageStore& coverage() override { return *this; }
   Result<CoverageUpload> save_coverage(const CoverageWrite& write) override;

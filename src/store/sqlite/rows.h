@@ -51,6 +51,13 @@ Status insert_audit(Connection& conn, const AuditEvent& event);
 
 Status user_exists(Connection& conn, Id user_id);
 
+// Outbox rows (sqlite_webhooks.cc), inside the caller's write transaction: `event` about one repository
+// token (which must still exist), for each of its organization's webhooks subscribed to it; and the
+// "token.leaked" of an account token an audit entry names (nothing unless `audit` carries one).
+Status enqueue_repository_token_event(Connection& conn, std::string_view event, Id repository_id, Id token_id,
+                                      const AuditEvent& audit);
+Status enqueue_account_token_event(Connection& conn, const AuditEvent& audit);
+
 // Reads limit + 1 rows (the query must ask for that many) into a page, setting `more`; not `total`.
 template <class T, class Decode>
 Result<Page<T>> read_page(Rows& rows, int limit, Decode decode) {

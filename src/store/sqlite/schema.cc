@@ -320,6 +320,39 @@ CREATE TRIGGER repository_counts_update AFTER UPDATE OF org_id, visibility ON re
     ON CONFLICT(org_id, visibility) DO UPDATE SET repositories = repositories + 1;
 END;
 )sql"},
+    // Organization webhooks and their outbox (docs/webhooks.md). An event row is written in the same
+    // transaction as the token change it announces; next_attempt_at is NULL once delivered or given up, so
+    // the partial index holds only the work still to do.
+    Migration{7, "organization webhooks and their event outbox", R"sql(
+CREATE TABLE webhooks (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  org_id        INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  url           TEXT NOT NULL,
+  events        TEXT NOT NULL,
+  secret_sealed TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  failing       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX webhooks_by_org ON webhooks(org_id, id);
+CREATE TABLE webhook_events (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  webhook_id      INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  event_id        TEXT NOT NULL,
+  delivery_id     TEXT NOT NULL UNIQUE,
+  event           TEXT NOT NULL,
+  body            TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_attempt_at INTEGER,
+  last_status     INTEGER,
+  last_error      TEXT NOT NULL DEFAULT '',
+  last_latency_ms INTEGER,
+  delivered_at    INTEGER
+);
+CREATE INDEX webhook_events_due ON webhook_events(next_attempt_at, id) WHERE next_attempt_at IS NOT NULL;
+CREATE INDEX webhook_events_by_webhook ON webhook_events(webhook_id, id);
+)sql"},
 };
 
 Status apply(Connection& conn, const Migration& m) {

@@ -30,6 +30,7 @@ Result<RepositoryToken> SqliteStore::create_repository_token(const NewRepository
     if (!r.ok()) return name_conflict(r.error(), "a token with this hash already exists");
     Id id = c.last_insert_id();
     RT_TRY_STATUS(insert_audit(c, audit));
+    RT_TRY_STATUS(enqueue_repository_token_event(c, "token.created", token.repository_id, id, audit));
     return RepositoryToken{.id = id, .repository_id = token.repository_id, .name = token.name,
                            .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {},
                            .created_by = audit.actor};
@@ -69,7 +70,10 @@ Result<Page<RepositoryToken>> SqliteStore::list_repository_tokens(Id repository_
 Result<int> SqliteStore::delete_repository_tokens(Id repository_id, std::span<const Id> ids, const AuditEvent& audit) {
   return write<int>([&](Connection& c) -> Result<int> {
     int deleted = 0;
+    // Announced before the row goes (the event names it); no row, nothing announced.
+    const std::string_view event = audit.action == "token.leaked" ? "token.leaked" : "token.revoked";
     for (Id id : ids) {
+      RT_TRY_STATUS(enqueue_repository_token_event(c, event, repository_id, id, audit));
       RT_TRY(int n, c.execute("DELETE FROM repository_tokens WHERE id = ?1 AND repository_id = ?2", {id, repository_id}));
       deleted += n;
     }
@@ -97,7 +101,10 @@ Status SqliteStore::record_last_use(std::span<const LastUse> uses) {
 }
 
 Status SqliteStore::append_audit(const AuditEvent& event) {
-  return write<Ok>([&](Connection& c) -> Status { return insert_audit(c, event); });
+  return write<Ok>([&](Connection& c) -> Status {
+    RT_TRY_STATUS(insert_audit(c, event));
+    return enqueue_account_token_event(c, event);
+  });
 }
 
 Result<Page<AuditEvent>> SqliteStore::list_audit(const AuditQuery& q) {
