@@ -241,6 +241,7 @@ int main(int argc, char** argv) {
   add_member_command(app, ctx);
   add_coverage_command(app, ctx);
   add_revoke_leaked_command(app, ctx);
+  add_webhooks_command(app, ctx);
   app.add_subcommand("help", "show the help of a command: repotokens help provision, repotokens help tokens list");
   add_footers(&app, &app);
   app.footer(std::string(kExitStatusText) +

@@ -128,6 +128,30 @@ SecretHasher::SecretHasher(const SecretKey& key) : token_key_(key) {
   static constexpr std::string_view kContext = "repotokens cursor mac key v1";
   crypto_generichash(mac_key_.data(), mac_key_.size(), reinterpret_cast<const unsigned char*>(kContext.data()),
                      kContext.size(), token_key_.data(), token_key_.size());
+  static constexpr std::string_view kSealContext = "repotokens sealed secret key v1";
+  crypto_generichash(seal_key_.data(), seal_key_.size(), reinterpret_cast<const unsigned char*>(kSealContext.data()),
+                     kSealContext.size(), token_key_.data(), token_key_.size());
+}
+
+std::string SecretHasher::seal(std::string_view plaintext) const {
+  static_assert(crypto_secretbox_KEYBYTES == sizeof(SecretKey));
+  std::string out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plaintext.size(), '\0');
+  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
+  randombytes_buf(bytes, crypto_secretbox_NONCEBYTES);
+  crypto_secretbox_easy(bytes + crypto_secretbox_NONCEBYTES, reinterpret_cast<const unsigned char*>(plaintext.data()),
+                        plaintext.size(), bytes, seal_key_.data());
+  return base64url_encode(out);
+}
+
+std::optional<std::string> SecretHasher::unseal(std::string_view sealed) const {
+  auto raw = base64url_decode(sealed);
+  if (!raw || raw->size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) return std::nullopt;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(raw->data());
+  std::string out(raw->size() - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
+  if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(out.data()), bytes + crypto_secretbox_NONCEBYTES,
+                                 raw->size() - crypto_secretbox_NONCEBYTES, bytes, seal_key_.data()) != 0)
+    return std::nullopt;
+  return out;
 }
 
 SecretHash SecretHasher::hash_token(std::string_view token) const {

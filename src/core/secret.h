@@ -64,10 +64,16 @@ class SecretHasher {
   SecretHash hash_token(std::string_view token) const;
   // A MAC for cursor payloads, under a key derived from (not equal to) the token key.
   std::array<std::uint8_t, 16> mac(std::string_view data) const;
+  // Secrets the server must read back (a webhook's signing secret), encrypted at rest with XSalsa20-Poly1305
+  // (libsodium's secretbox) under another key derived from the server key: base64url(nonce || box).
+  // unseal: nullopt when the text was not sealed under this key or was altered.
+  std::string seal(std::string_view plaintext) const;
+  std::optional<std::string> unseal(std::string_view sealed) const;
 
  private:
   SecretKey token_key_;
   SecretKey mac_key_;
+  SecretKey seal_key_;
 };
 
 // Constant-time equality for secrets and MACs.

@@ -18,6 +18,7 @@
 #include "server/key_file.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/webhook_delivery.h"
 #include "service/github_keys.h"
 #include "store/copy.h"
 
@@ -166,7 +167,16 @@ int run_serve(const ServeConfig& config) {
     Service service(*b.store, b.hasher, b.clock, b.random, *b.limiter, options);
     Server server(config, service);
     if (auto listening = server.listen(); !listening) return fail(listening.error().message);
+    WebhookWorker webhooks(*b.store, b.hasher, b.clock, b.random,
+                           WebhookWorkerOptions{.poll_interval = config.webhook_poll_interval,
+                                                .retry_base = config.webhook_retry_base,
+                                                .retry_max = config.webhook_retry_max,
+                                                .retry_window = config.webhook_retry_window,
+                                                .connect_timeout = config.webhook_connect_timeout,
+                                                .timeout = config.webhook_timeout});
+    webhooks.start();
     server.run();
+    webhooks.stop();  // after the drain: an attempt in flight is abandoned, its event stays in the outbox
   }  // the server stops first, then the Service flushes pending lastUsedAt into the still-open store
   backend->reset();
   log_info("stopped");

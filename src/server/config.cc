@@ -73,6 +73,14 @@ std::vector<OptionSpec> serve_specs() {
       {"github-secret-scanning-keys",
        "file holding GitHub secret scanning's public keys ({\"public_keys\": [...]}); empty = the GitHub "
        "receiver is off", ""},
+      {"webhook-poll-interval", "seconds between looks at the webhook outbox for due events", "1"},
+      {"webhook-retry-base", "seconds before the first retry of a failed webhook delivery (doubled each time, "
+       "full jitter)", "10"},
+      {"webhook-retry-max", "longest wait in seconds between two attempts of one delivery", "3600"},
+      {"webhook-retry-window", "seconds after an event during which its delivery is retried; then the webhook "
+       "is marked failing", "86400"},
+      {"webhook-connect-timeout", "seconds a webhook receiver may take to accept the connection", "5"},
+      {"webhook-timeout", "seconds one webhook POST may take in all", "10"},
   };
 }
 
@@ -190,6 +198,12 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
   c.first_byte_timeout = number_option("first-byte-timeout", get("first-byte-timeout"), 0.001, 86400);
   c.header_timeout = number_option("header-timeout", get("header-timeout"), 0.001, 86400);
   c.drain_timeout = number_option("drain-timeout", get("drain-timeout"), 0, 86400);
+  c.webhook_poll_interval = number_option("webhook-poll-interval", get("webhook-poll-interval"), 0.01, 3600);
+  c.webhook_retry_base = number_option("webhook-retry-base", get("webhook-retry-base"), 0.01, 86400);
+  c.webhook_retry_max = number_option("webhook-retry-max", get("webhook-retry-max"), 0.01, 86400);
+  c.webhook_retry_window = number_option("webhook-retry-window", get("webhook-retry-window"), 1, 30 * 86400);
+  c.webhook_connect_timeout = number_option("webhook-connect-timeout", get("webhook-connect-timeout"), 0.1, 300);
+  c.webhook_timeout = number_option("webhook-timeout", get("webhook-timeout"), 0.1, 300);
   const std::string& format = get("log-format");
   if (format != "text" && format != "json") bad_value("log-format", format, "text or json");
   c.log_json = format == "json";

@@ -47,6 +47,15 @@ struct ServeConfig {
   // set; GitHub secret scanning is on when its key-set file is named.
   std::optional<std::string> gitlab_revocation_token;
   std::string github_secret_scanning_keys;  // a file in GitHub's {"public_keys": [...]} format
+  // Webhook delivery (docs/webhooks.md): how often the outbox is polled, the first retry delay (doubled on
+  // each failure, full jitter), the retry window after which the webhook is marked failing, and the
+  // timeouts of one POST.
+  double webhook_poll_interval = 1;
+  double webhook_retry_base = 10;
+  double webhook_retry_max = 3600;
+  double webhook_retry_window = 86400;
+  double webhook_connect_timeout = 5;
+  double webhook_timeout = 10;
 };
 
 struct AdminConfig {

@@ -35,6 +35,12 @@ ApiResponse get_token_policy(Service&, const Principal&, const ApiRequest&);
 ApiResponse set_token_policy(Service&, const Principal&, const ApiRequest&);
 ApiResponse list_audit(Service&, const Principal&, const ApiRequest&);
 
+// Organization webhooks (handlers_webhooks.cc).
+ApiResponse list_webhooks(Service&, const Principal&, const ApiRequest&);
+ApiResponse create_webhook(Service&, const Principal&, const ApiRequest&);
+ApiResponse delete_webhook(Service&, const Principal&, const ApiRequest&);
+ApiResponse list_webhook_deliveries(Service&, const Principal&, const ApiRequest&);
+
 // Repositories and their tokens (handlers_repo.cc).
 ApiResponse list_repositories(Service&, const Principal&, const ApiRequest&);
 ApiResponse get_repository(Service&, const Principal&, const ApiRequest&);

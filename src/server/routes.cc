@@ -77,6 +77,11 @@ Router make_router() {
   r.add(M::get, org + "/settings/tokens", "getTokenPolicy", get_token_policy);
   r.add(M::put, org + "/settings/tokens", "setTokenPolicy", set_token_policy);
   r.add(M::get, org + "/audit", "listAuditLogsForOrganization", list_audit);
+  // Organization webhooks (API.md "Webhooks"), a repotokens extension.
+  r.add(M::get, org + "/webhooks", "listOrganizationWebhooks", list_webhooks);
+  r.add(M::post, org + "/webhooks", "createOrganizationWebhook", create_webhook);
+  r.add(M::del, org + "/webhooks/{webhookId}", "deleteOrganizationWebhook", delete_webhook);
+  r.add(M::get, org + "/webhooks/{webhookId}/deliveries", "listOrganizationWebhookDeliveries", list_webhook_deliveries);
 
   r.add(M::post, v3 + "/repositories", "addRepository", add_repository);
   // Reads that answer without a token for a Public repository (API.md), grouped here.

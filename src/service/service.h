@@ -212,6 +212,15 @@ struct ServiceOptions {
   std::shared_ptr<GitHubKeys> github_keys;
 };
 
+// POST /organizations/{provider}/{org}/webhooks (service/webhooks.cc).
+struct CreateWebhookRequest {
+  std::string url;     // http:// or https://, with a host
+  std::string secret;  // at least kMinWebhookSecretLength characters; sealed before it is stored
+  std::vector<std::string> events;  // 1 or more of kWebhookEventNames, no repeats
+};
+inline constexpr size_t kMinWebhookSecretLength = 16;
+inline constexpr size_t kMaxWebhookUrlLength = 2048;
+
 class Service {
  public:
   Service(Store& store, const SecretHasher& hasher, const Clock& clock, RandomSource& random, Limiter& limiter,
@@ -351,6 +360,15 @@ class Service {
   // not_found (saying how to enable it) when no key set is configured.
   Status check_github_caller(std::optional<std::string_view> key_identifier, std::optional<std::string_view> signature,
                              std::string_view body);
+
+  // --- organization webhooks (service/webhooks.cc; org admin) ---------------------------------------------
+  // `invalid` naming the field (url, secret, events) and what would be right; nothing is created then.
+  Result<Webhook> create_webhook(const Principal& p, const OrgRef& org, const CreateWebhookRequest& req);
+  Result<ListPage<Webhook>> list_webhooks(const Principal& p, const OrgRef& org, const PageRequest& page);
+  Status delete_webhook(const Principal& p, const OrgRef& org, Id webhook_id);
+  // Newest first.
+  Result<ListPage<WebhookDelivery>> list_webhook_deliveries(const Principal& p, const OrgRef& org, Id webhook_id,
+                                                            const PageRequest& page);
 
   // Writes pending lastUsedAt updates now (also done every last_use_flush_ms by a background thread).
   void flush_last_use();

@@ -185,6 +185,24 @@ struct WebhookDelivery {
   std::optional<UnixTime> delivered_at;
 };
 
+// An outbox row claimed for one delivery attempt, with what the worker needs to post it.
+struct DueWebhookEvent {
+  WebhookDelivery delivery;
+  std::string url;
+  std::string sealed_secret;
+};
+// The outcome of one attempt. `next_attempt_at` nullopt with `delivered` false: given up (the retry window
+// is over); the webhook is then marked failing. A delivered event clears the webhook's failing mark.
+struct WebhookAttempt {
+  Id event_row = 0;  // WebhookDelivery::id
+  UnixTime at = 0;
+  bool delivered = false;
+  std::optional<int> status;  // the receiver's HTTP status, if it answered
+  std::string error;          // why there is no status (refused, timed out, ...); empty otherwise
+  int latency_ms = 0;
+  std::optional<UnixTime> next_attempt_at;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -287,6 +305,18 @@ class Store {
   // Newest first (descending id), ids below `before_id`. not_found unless the webhook is the organization's.
   virtual Result<Page<WebhookDelivery>> list_webhook_deliveries(Id org_id, Id webhook_id,
                                                                 std::optional<Id> before_id, int limit) = 0;
+
+  // The delivery worker's side. Claims up to `limit` due events (next_attempt_at <= now), oldest first, and
+  // only the oldest undelivered event of each webhook (events reach a receiver in the order they happened).
+  // A claimed event's next_attempt_at moves to `lease_until` in the claiming transaction, so no other
+  // worker or node takes it while the attempt runs, and a worker that dies mid-attempt leaves it to be
+  // retried once the lease is over. On PostgreSQL the claim skips rows another node is claiming
+  // (FOR UPDATE SKIP LOCKED).
+  virtual Result<std::vector<DueWebhookEvent>> claim_webhook_events(UnixTime now, UnixTime lease_until,
+                                                                    int limit) = 0;
+  virtual Status record_webhook_attempt(const WebhookAttempt& attempt) = 0;
+  // Webhooks marked failing, across organizations (for /metrics).
+  virtual Result<std::int64_t> count_failing_webhooks() = 0;
 
   // --- coverage (store/coverage_store.h) -------------------------------------------------------------
   // The coverage storage of this backend, alive as long as the store.

@@ -209,3 +209,27 @@ TEST(Cursor, CursorsIssuedByEarlierBuildsStillDecode) {
 
 }  // namespace
 }  // namespace rt
+
+namespace rt {
+namespace {
+
+TEST(SealedSecret, RoundTripsUnderItsKeyOnlyAndDetectsTampering) {
+  SecretKey key{}, other{};
+  key.fill(7);
+  other.fill(8);
+  SecretHasher hasher(key), stranger(other);
+  const std::string secret = "a webhook secret of some length";
+  std::string sealed = hasher.seal(secret);
+  EXPECT_EQ(sealed.find(secret), std::string::npos);
+  EXPECT_NE(hasher.seal(secret), sealed) << "a fresh nonce each time";
+  EXPECT_EQ(hasher.unseal(sealed), secret);
+  EXPECT_EQ(stranger.unseal(sealed), std::nullopt);
+  std::string altered = sealed;
+  altered[altered.size() / 2] = altered[altered.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(hasher.unseal(altered), std::nullopt);
+  EXPECT_EQ(hasher.unseal("short"), std::nullopt);
+  EXPECT_EQ(hasher.unseal(hasher.seal("")), "");
+}
+
+}  // namespace
+}  // namespace rt

@@ -1,5 +1,6 @@
 // PostgreSQL store: organization webhooks, their outbox rows (written beside the token change they
 // announce, in its transaction) and the delivery listing.
+#include <algorithm>
 #include <limits>
 
 #include "store/encodings.h"
@@ -121,6 +122,56 @@ Result<Page<WebhookDelivery>> PostgresStore::list_webhook_deliveries(Id org_id, 
     RT_TRY(auto total, c.query_int64("SELECT count(*) FROM webhook_events WHERE webhook_id = $1", {webhook_id}));
     page.total = total.value_or(0);
     return page;
+  });
+}
+
+Result<std::vector<DueWebhookEvent>> PostgresStore::claim_webhook_events(UnixTime now, UnixTime lease_until,
+                                                                         int limit) {
+  RT_TRY_STATUS(check_limit(limit));
+  // SKIP LOCKED: of several nodes claiming at once, each takes rows no other is taking; the lease then keeps
+  // them out of every later claim until the attempt is recorded or the lease runs out.
+  return write<std::vector<DueWebhookEvent>>([&](Connection& c) -> Result<std::vector<DueWebhookEvent>> {
+    RT_TRY(Rows rows, c.exec("WITH claimed AS (SELECT e.id FROM webhook_events e"
+                             " WHERE e.next_attempt_at <= $1"
+                             " AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.webhook_id = e.webhook_id"
+                             "  AND p.id < e.id AND p.next_attempt_at IS NOT NULL)"
+                             " ORDER BY e.next_attempt_at, e.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                             " UPDATE webhook_events e SET next_attempt_at = $3 FROM claimed, webhooks w"
+                             " WHERE e.id = claimed.id AND w.id = e.webhook_id"
+                             " RETURNING " RT_PG_WEBHOOK_EVENT_COLUMNS ", w.url, w.secret_sealed",
+                             {now, limit, lease_until}));
+    std::vector<DueWebhookEvent> claimed;
+    for (int i = 0; i < rows.size(); ++i)
+      claimed.push_back(DueWebhookEvent{.delivery = read_webhook_event(rows, i), .url = rows.text(i, 14),
+                                        .sealed_secret = rows.text(i, 15)});
+    std::sort(claimed.begin(), claimed.end(),
+              [](const DueWebhookEvent& a, const DueWebhookEvent& b) { return a.delivery.id < b.delivery.id; });
+    return claimed;
+  });
+}
+
+Status PostgresStore::record_webhook_attempt(const WebhookAttempt& a) {
+  return write<Ok>([&](Connection& c) -> Status {
+    const std::optional<UnixTime> delivered_at = a.delivered ? std::optional<UnixTime>(a.at) : std::nullopt;
+    const std::optional<UnixTime> next = a.delivered ? std::nullopt : a.next_attempt_at;
+    RT_TRY(Rows r, c.exec("UPDATE webhook_events SET attempts = attempts + 1, last_attempt_at = $2, last_status = $3,"
+                          " last_error = $4, last_latency_ms = $5, delivered_at = $6, next_attempt_at = $7"
+                          " WHERE id = $1 RETURNING webhook_id",
+                          {a.event_row, a.at, a.status, a.error, a.latency_ms, delivered_at, next}));
+    if (r.size() == 0) return ok_status();  // the webhook was removed meanwhile, and its events with it
+    if (a.delivered || !next) {
+      RT_TRY(Rows w, c.exec("UPDATE webhooks SET failing = $2 WHERE id = $1 AND failing <> $2",
+                            {r.int64(0, 0), !a.delivered}));
+      (void)w;
+    }
+    return ok_status();
+  });
+}
+
+Result<std::int64_t> PostgresStore::count_failing_webhooks() {
+  return read<std::int64_t>([&](Connection& c) -> Result<std::int64_t> {
+    RT_TRY(auto n, c.query_int64("SELECT count(*) FROM webhooks WHERE failing"));
+    return n.value_or(0);
   });
 }
 

@@ -206,6 +206,7 @@ CREATE TABLE webhook_events (
 );
 CREATE INDEX webhook_events_due ON webhook_events(next_attempt_at, id) WHERE next_attempt_at IS NOT NULL;
 CREATE INDEX webhook_events_by_webhook ON webhook_events(webhook_id, id);
+CREATE INDEX webhook_events_pending_by_webhook ON webhook_events(webhook_id, id) WHERE next_attempt_at IS NOT NULL;
 )sql"},
 };
 

@@ -134,4 +134,55 @@ Result<Page<WebhookDelivery>> SqliteStore::list_webhook_deliveries(Id org_id, Id
   });
 }
 
+Result<std::vector<DueWebhookEvent>> SqliteStore::claim_webhook_events(UnixTime now, UnixTime lease_until, int limit) {
+  RT_TRY_STATUS(check_limit(limit));
+  return write<std::vector<DueWebhookEvent>>([&](Connection& c) -> Result<std::vector<DueWebhookEvent>> {
+    std::vector<DueWebhookEvent> claimed;
+    {
+      RT_TRY(Rows rows, c.query("SELECT " RT_WEBHOOK_EVENT_COLUMNS ", w.url, w.secret_sealed"
+                                " FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id"
+                                " WHERE e.next_attempt_at IS NOT NULL AND e.next_attempt_at <= ?1"
+                                " AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.webhook_id = e.webhook_id"
+                                "  AND p.id < e.id AND p.next_attempt_at IS NOT NULL)"
+                                " ORDER BY e.next_attempt_at, e.id LIMIT ?2",
+                                {now, limit}));
+      for (;;) {
+        RT_TRY(bool has, rows.next());
+        if (!has) break;
+        claimed.push_back(DueWebhookEvent{.delivery = read_webhook_event(rows), .url = rows.text(14),
+                                          .sealed_secret = rows.text(15)});
+      }
+    }
+    for (const DueWebhookEvent& e : claimed)
+      RT_TRY_STATUS(c.execute("UPDATE webhook_events SET next_attempt_at = ?2 WHERE id = ?1",
+                              {e.delivery.id, lease_until}));
+    return claimed;
+  });
+}
+
+Status SqliteStore::record_webhook_attempt(const WebhookAttempt& a) {
+  return write<Ok>([&](Connection& c) -> Status {
+    const std::optional<UnixTime> delivered_at = a.delivered ? std::optional<UnixTime>(a.at) : std::nullopt;
+    const std::optional<UnixTime> next = a.delivered ? std::nullopt : a.next_attempt_at;
+    RT_TRY(int n, c.execute("UPDATE webhook_events SET attempts = attempts + 1, last_attempt_at = ?2, last_status = ?3,"
+                            " last_error = ?4, last_latency_ms = ?5, delivered_at = ?6, next_attempt_at = ?7"
+                            " WHERE id = ?1",
+                            {a.event_row, a.at, a.status.has_value() ? Value(std::int64_t{*a.status}) : Value(std::nullopt),
+                             a.error, a.latency_ms, delivered_at, next}));
+    if (n == 0) return ok_status();  // the webhook was removed meanwhile, and its events with it
+    if (a.delivered || !next)
+      RT_TRY_STATUS(c.execute("UPDATE webhooks SET failing = ?2"
+                              " WHERE id = (SELECT webhook_id FROM webhook_events WHERE id = ?1)",
+                              {a.event_row, !a.delivered}));
+    return ok_status();
+  });
+}
+
+Result<std::int64_t> SqliteStore::count_failing_webhooks() {
+  return read([&](Connection& c) -> Result<std::int64_t> {
+    RT_TRY(auto n, c.query_int64("SELECT count(*) FROM webhooks WHERE failing <> 0"));
+    return n.value_or(0);
+  });
+}
+
 }  // namespace rt::sqlite
