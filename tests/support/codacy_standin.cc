@@ -17,19 +17,14 @@ namespace rt::test {
 
 bool standin_available() { return ::access("/usr/bin/python3", X_OK) == 0; }
 
-CodacyStandin::CodacyStandin(StandinOptions o) : token_("standin-account-token-0123456789") {
-  const std::string script = std::string(REPOTOKENS_SOURCE_DIR) + "/tests/codacy_standin/codacy_standin.py";
-  std::vector<std::string> args{"/usr/bin/python3", script, "--token", token_, "--repos", std::to_string(o.repos),
-                                "--window-quota", std::to_string(o.window_quota), "--window-seconds",
-                                std::to_string(o.window_seconds), "--bad-gateway-every",
-                                std::to_string(o.bad_gateway_every)};
+pid_t start_listening_child(std::vector<std::string> args, const std::string& what, int& port) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe");
-  pid_ = ::fork();
-  if (pid_ == 0) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the test program, even one that crashed
     ::dup2(out[1], 1);
     ::close(out[0]);
@@ -43,10 +38,24 @@ CodacyStandin::CodacyStandin(StandinOptions o) : token_("standin-account-token-0
   while (line.find('\n') == std::string::npos && ::read(out[0], &c, 1) == 1) line += c;
   ::close(out[0]);
   if (line.rfind("listening ", 0) != 0) {
-    ADD_FAILURE() << "the Codacy stand-in did not start: '" << line << "'";
-    throw std::runtime_error("stand-in did not start");
+    ADD_FAILURE() << what << " did not start: '" << line << "'";
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    throw std::runtime_error(what + " did not start");
   }
-  port_ = std::stoi(line.substr(10));
+  port = std::stoi(line.substr(10));
+  return pid;
+}
+
+CodacyStandin::CodacyStandin(StandinOptions o) : token_("standin-account-token-0123456789") {
+  const std::string script = std::string(REPOTOKENS_SOURCE_DIR) + "/tests/codacy_standin/codacy_standin.py";
+  std::vector<std::string> args{"/usr/bin/python3", script, "--token", token_, "--repos", std::to_string(o.repos),
+                                "--window-quota", std::to_string(o.window_quota), "--window-seconds",
+                                std::to_string(o.window_seconds), "--bad-gateway-every",
+                                std::to_string(o.bad_gateway_every)};
+  pid_ = start_listening_child(std::move(args), "the Codacy stand-in", port_);
   http_ = std::make_unique<HttpClient>(base_url());
 }
 
