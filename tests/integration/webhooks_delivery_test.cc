@@ -247,6 +247,30 @@ TEST_F(Webhooks, TheCliAddsListsShowsDeliveriesAndRemovesWithoutEverPrintingTheS
   EXPECT_NE(cli({"add", "--url", receiver.url(), "--event", "token.created"}, "").exit_code, 0) << "no secret on stdin";
 }
 
+TEST_F(Webhooks, AReceiverThatHangsTimesOutAndIsRetried) {
+  auto hook = add_hook({"token.created"});
+  receiver.set_mode("hang");
+  create_repository_token(http, w.admin.token, "gh", "acme", "api", {{"name", "ci"}});
+  const std::string deliveries = hooks() + "/" + std::to_string(hook["id"].get<long>()) + "/deliveries";
+  // --webhook-timeout 2: the attempt ends as a timeout, recorded with its error, and is retried.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto d = http.get(deliveries, {api_token(w.admin.token)}).json()["data"];
+        return d.size() == 1 && d[0]["attempts"].get<int>() >= 1;
+      },
+      std::chrono::seconds(20)))
+      << server.log();
+  auto d = http.get(deliveries, {api_token(w.admin.token)}).json()["data"][0];
+  EXPECT_EQ(d["status"], "retrying") << d.dump();
+  EXPECT_NE(d.value("error", "").find("imeout"), std::string::npos) << d.dump();
+  EXPECT_GE(d["latencyMs"].get<int>(), 1500) << d.dump();
+  receiver.set_mode("ok");
+  ASSERT_TRUE(accepted_at_least(1)) << server.log();
+  EXPECT_TRUE(eventually([&] {
+    return http.get(deliveries, {api_token(w.admin.token)}).json()["data"][0]["status"] == "delivered";
+  }));
+}
+
 class WebhooksShortWindow : public Webhooks {
  protected:
   WebhooksShortWindow() : Webhooks(fast_retries({"--webhook-retry-window", "2"})) {}
