@@ -47,6 +47,11 @@ struct ServeConfig {
   // set; GitHub secret scanning is on when its key-set file is named.
   std::optional<std::string> gitlab_revocation_token;
   std::string github_secret_scanning_keys;  // a file in GitHub's {"public_keys": [...]} format
+  // Secretless CI (docs/configuration.md): the issuers whose OIDC tokens may be exchanged, each "URL" or
+  // "KIND=URL" as given (checked by parse_ci_issuer), and the audience rules without one expect.
+  std::vector<std::string> ci_issuers;
+  std::string ci_audience;
+  int ci_key_refetch_seconds = 60;  // an unknown kid refetches an issuer's keys at most this often
 };
 
 struct AdminConfig {
