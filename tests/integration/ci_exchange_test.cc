@@ -210,17 +210,20 @@ TEST_F(CiExchange, TrustRulesAreValidatedAndNeedARepositoryAdmin) {
 }
 
 TEST_F(CiExchange, TheLifetimeIsTheRules) {
-  add_rule({{"issuer", issuer.url()}, {"claims", {{"repository_id", "1001"}}}, {"lifetimeMinutes", 2}});
+  auto rule = add_rule({{"issuer", issuer.url()}, {"claims", {{"repository_id", "1001"}}}, {"lifetimeMinutes", 2}});
+  ASSERT_EQ(rule.status, 201) << rule.body;
+  const std::string earliest = rfc3339_from_now(119);
   auto r = exchange(issuer.sign({.claims = claims()}));
   ASSERT_EQ(r.status, 201) << r.body;
+  const std::string latest = rfc3339_from_now(121);
   auto listed = http.get(repo_path("gh", "acme", "api") + "/tokens", {api_token(w.admin.token)});
-  ASSERT_EQ(listed.status, 200);
-  json token = listed.json()["data"][0];
-  EXPECT_EQ(token["expiresAt"], r.json()["data"]["expiresAt"]);
-  // Within a few seconds of now + 2 minutes (the answer's expiresAt is the token's).
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  ASSERT_EQ(listed.json()["data"].size(), 1u) << listed.body;
+  EXPECT_EQ(listed.json()["data"][0]["expiresAt"], r.json()["data"]["expiresAt"]) << listed.body << r.body;
+  // now + 2 minutes, as the server's clock saw "now" between the two readings of the test's.
   const std::string expires = r.json()["data"]["expiresAt"];
-  EXPECT_GE(expires, rfc3339_from_now(110));
-  EXPECT_LE(expires, rfc3339_from_now(130));
+  EXPECT_GE(expires, earliest) << r.body;
+  EXPECT_LE(expires, latest) << r.body;
 }
 
 }  // namespace
