@@ -94,7 +94,26 @@ struct RepositoryToken {
   UnixTime expires_at = 0;  // always set: a request without one gets the policy's default lifetime
   std::optional<UnixTime> last_used_at;
   std::optional<std::string> created_by;  // the creator as the audit log names it ("user:ada"); unknown before v4
+  // Issued by a CI exchange (API.md "Secretless CI"): good for coverage upload and getRepository only.
+  bool ci_only = false;
 };
+
+// A repository's trust in a CI issuer (API.md "Secretless CI"): a job's OIDC token from `issuer` whose
+// `aud` is `audience` and whose claims match every entry of `claims` (values may hold `*` globs) may be
+// exchanged for a repository token of `repository_id` that lives `lifetime_minutes`.
+struct CiTrustRule {
+  Id id = 0;
+  Id repository_id = 0;
+  std::string issuer;
+  std::string audience;     // empty: the server's configured default audience
+  std::string claims_json;  // {"claim": "value or glob", ...}, as the service wrote it
+  int lifetime_minutes = 15;
+  bool binds_only_names = false;
+  UnixTime created_at = 0;
+  std::string created_by;
+};
+inline constexpr int kDefaultCiTokenMinutes = 15;
+inline constexpr int kMaxCiTokenMinutes = 60;
 
 struct Member {
   User user;

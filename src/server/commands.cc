@@ -15,6 +15,7 @@
 #include "ratelimit/gcra.h"
 #include "ratelimit/redis_limiter.h"
 #include "server/compatibility.h"
+#include "server/https_fetch.h"
 #include "server/key_file.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -163,6 +164,14 @@ int run_serve(const ServeConfig& config) {
     if (!keys) return fail(keys.error().message);
     options.github_keys = std::move(keys).value();
   }
+  for (const std::string& text : config.ci_issuers) {
+    auto issuer = parse_ci_issuer(text);
+    if (!issuer) return fail(issuer.error().message);  // checked by the parser already; kept for safety
+    options.ci_issuers.push_back(std::move(issuer).value());
+  }
+  options.ci_default_audience = config.ci_audience;
+  options.ci_key_refetch_seconds = config.ci_key_refetch_seconds;
+  options.ci_fetcher = [](const std::string& url) { return https_get(url); };
   {
     Service service(*b.store, b.hasher, b.clock, b.random, *b.limiter, options);
     Server server(config, service);

@@ -17,6 +17,7 @@
 #include <toml++/toml.h>
 
 #include "ratelimit/redis_limiter.h"
+#include "service/ci_oidc.h"
 #include "server/version.h"
 
 namespace rt::server {
@@ -81,6 +82,15 @@ std::vector<OptionSpec> serve_specs() {
        "is marked failing", "86400"},
       {"webhook-connect-timeout", "seconds a webhook receiver may take to accept the connection", "5"},
       {"webhook-timeout", "seconds one webhook POST may take in all", "10"},
+      {"ci-issuer",
+       "a CI OIDC issuer whose job tokens may be exchanged for repository tokens: URL or KIND=URL (KIND github, "
+       "github-enterprise, gitlab); repeat for several (environment and config file: comma-separated or a TOML "
+       "array); none = the exchange is off", ""},
+      {"ci-audience",
+       "the audience (aud) a CI trust rule without its own expects: usually this server's public base URL; "
+       "empty = every rule must name its audience", ""},
+      {"ci-key-refetch-seconds",
+       "an unknown key id refetches a CI issuer's keys at most this often (seconds)", "60"},
   };
 }
 
@@ -120,6 +130,15 @@ std::map<std::string, std::string> read_toml(const std::string& path, const std:
     else if (auto i = node.value_exact<std::int64_t>()) values[key] = std::to_string(*i);
     else if (auto d = node.value_exact<double>()) values[key] = fmt::format("{}", *d);
     else if (auto b = node.value_exact<bool>()) values[key] = *b ? "true" : "false";
+    else if (const toml::array* list = node.as_array(); list && key == "ci_issuer") {
+      std::string joined;
+      for (const auto& item : *list) {
+        auto text = item.value_exact<std::string>();
+        if (!text) throw UsageError{fmt::format("key 'ci_issuer' in config file {} must list strings", path)};
+        joined += (joined.empty() ? "" : ",") + *text;
+      }
+      values[key] = joined;
+    }
     else throw UsageError{fmt::format("key '{}' in config file {} must be a string or a number", k.str(), path)};
   }
   return values;
@@ -237,6 +256,22 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
     c.gitlab_revocation_token = gitlab;
   }
   c.github_secret_scanning_keys = get("github-secret-scanning-keys");
+  const std::string& issuers = get("ci-issuer");
+  for (size_t start = 0; start < issuers.size();) {
+    size_t comma = std::min(issuers.find(',', start), issuers.size());
+    std::string one = issuers.substr(start, comma - start);
+    while (!one.empty() && one.front() == ' ') one.erase(0, 1);
+    while (!one.empty() && one.back() == ' ') one.pop_back();
+    if (!one.empty()) {
+      if (auto issuer = parse_ci_issuer(one); !issuer.ok())
+        throw UsageError{fmt::format("invalid --ci-issuer: {}", issuer.error().message)};
+      c.ci_issuers.push_back(one);
+    }
+    start = comma + 1;
+  }
+  c.ci_audience = get("ci-audience");
+  c.ci_key_refetch_seconds =
+      static_cast<int>(integer_option("ci-key-refetch-seconds", get("ci-key-refetch-seconds"), 1, 3600));
   return c;
 }
 
@@ -256,7 +291,12 @@ std::optional<int> parse_command_line(int argc, char** argv, Invocation& out) {
   std::map<std::string, std::string> flags;
   std::map<std::string, CLI::Option*> given;
   CLI::App* serve = app.add_subcommand("serve", "run the server");
-  for (const auto& s : specs) given[s.name] = serve->add_option(std::string("--") + s.name, flags[s.name], s.help);
+  std::vector<std::string> ci_issuer_flags;  // the one repeatable option: joined with ',' like its env form
+  for (const auto& s : specs) {
+    given[s.name] = std::string_view(s.name) == "ci-issuer"
+                        ? serve->add_option("--ci-issuer", ci_issuer_flags, s.help)
+                        : serve->add_option(std::string("--") + s.name, flags[s.name], s.help);
+  }
   std::string config_path;
   CLI::Option* config_opt = serve->add_option("--config", config_path, "TOML configuration file");
 
@@ -313,6 +353,7 @@ std::optional<int> parse_command_line(int argc, char** argv, Invocation& out) {
   }
 
   out.command = Command::serve;
+  for (const std::string& one : ci_issuer_flags) flags["ci-issuer"] += (flags["ci-issuer"].empty() ? "" : ",") + one;
   try {
     if (!config_opt->count()) config_path = from_env_or("REPOTOKENS_CONFIG", "");
     std::map<std::string, std::string> file;

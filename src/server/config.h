@@ -56,6 +56,11 @@ struct ServeConfig {
   double webhook_retry_window = 86400;
   double webhook_connect_timeout = 5;
   double webhook_timeout = 10;
+  // Secretless CI (docs/configuration.md): the issuers whose OIDC tokens may be exchanged, each "URL" or
+  // "KIND=URL" as given (checked by parse_ci_issuer), and the audience rules without one expect.
+  std::vector<std::string> ci_issuers;
+  std::string ci_audience;
+  int ci_key_refetch_seconds = 60;  // an unknown kid refetches an issuer's keys at most this often
 };
 
 struct AdminConfig {

@@ -86,6 +86,12 @@ ApiResponse github_secret_scanning_alert(Service&, const Principal&, const ApiRe
 ApiResponse gitlab_revocable_token_types(Service&, const Principal&, const ApiRequest&);
 ApiResponse gitlab_revoke_tokens(Service&, const Principal&, const ApiRequest&);
 
+// Secretless CI (handlers_ci.cc): trust rules (repository admin) and the exchange (no credential).
+ApiResponse list_ci_trust_rules(Service&, const Principal&, const ApiRequest&);
+ApiResponse add_ci_trust_rule(Service&, const Principal&, const ApiRequest&);
+ApiResponse delete_ci_trust_rule(Service&, const Principal&, const ApiRequest&);
+ApiResponse exchange_ci_token(Service&, const Principal&, const ApiRequest&);
+
 // Instance administration (handlers_admin.cc).
 ApiResponse create_user(Service&, const Principal&, const ApiRequest&);
 ApiResponse issue_user_token(Service&, const Principal&, const ApiRequest&);

@@ -100,6 +100,11 @@ Router make_router() {
   r.add(M::post, repo + "/tokens", "createRepositoryApiToken", create_repository_token);
   r.add(M::post, repo + "/tokens/delete", "deleteRepositoryApiTokens", delete_repository_tokens);
   r.add(M::del, repo + "/tokens/{tokenId}", "deleteRepositoryApiToken", delete_repository_token);
+  // Secretless CI (API.md): trust rules per repository, and the exchange, whose credential is the signed JWT.
+  r.add(M::get, repo + "/ci-trust", "listCiTrustRules", list_ci_trust_rules);
+  r.add(M::post, repo + "/ci-trust", "addCiTrustRule", add_ci_trust_rule);
+  r.add(M::del, repo + "/ci-trust/{ruleId}", "deleteCiTrustRule", delete_ci_trust_rule);
+  r.add_anonymous(M::post, v3 + "/ci/token", "exchangeCiToken", exchange_ci_token);
 
 
   // Legacy coverage (API.md "Legacy coverage endpoints"). Distinct segment counts or literals keep the

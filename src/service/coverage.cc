@@ -74,12 +74,12 @@ Result<Service::Access> Service::coverage_access(const Principal& p, const Cover
     RT_TRY(a.repo, timed("get_repository_by_id", [&] { return store_.get_repository_by_id(repo_id); }));
     RT_TRY(a.org, timed("get_organization_by_id", [&] { return store_.get_organization_by_id(a.repo->org_id); }));
   } else if (t.provider) {
-    RT_TRY(a, repo_access(p, RepoRef{OrgRef{*t.provider, t.org}, t.repo}));
+    RT_TRY(a, repo_access(p, RepoRef{OrgRef{*t.provider, t.org}, t.repo}, true));
   } else {
     // The oldest reporters name no provider: the repository must be unique among those the caller can see.
     std::vector<std::pair<std::string, Access>> found;
     for (const char* code : kProviderCodes) {
-      auto access = repo_access(p, RepoRef{OrgRef{code, t.org}, t.repo});
+      auto access = repo_access(p, RepoRef{OrgRef{code, t.org}, t.repo}, true);
       if (access.ok()) found.emplace_back(code, std::move(access).value());
       else if (access.error().kind != ErrorKind::not_found) return access.error();
     }

@@ -92,6 +92,9 @@ Service::Service(Store& store, const SecretHasher& hasher, const Clock& clock, R
   metrics::describe("repotokens_leak_reports_total", "counter",
                     "Leaked-token reports by channel and by format (malformed or well-formed), never by match.");
   metrics::describe("repotokens_store_duration_seconds", "histogram", "Store call latency, by operation.");
+  if (!options_.ci_issuers.empty() && options_.ci_fetcher)
+    ci_keys_ = std::make_unique<CiKeyCache>(options_.ci_fetcher, clock_, options_.ci_key_refetch_seconds);
+  metrics::describe("repotokens_ci_exchanges_total", "counter", "CI token exchanges, by result.");
   flusher_ = std::thread([this] { flusher_loop(); });
 }
 
@@ -345,10 +348,13 @@ Error repository_not_found(const RepoRef& ref) {
 }
 }  // namespace
 
-Result<Service::Access> Service::repo_access(const Principal& p, const RepoRef& ref) {
+Result<Service::Access> Service::repo_access(const Principal& p, const RepoRef& ref, bool ci_allowed) {
   auto not_found = [&] { return repository_not_found(ref); };
   if (p.kind == Principal::Kind::anonymous) return public_repo_access(ref);
   if (p.kind == Principal::Kind::repository_token) {
+    if (p.repository_token.ci_only && !ci_allowed)
+      return make_error(ErrorKind::forbidden, "this token was issued by a CI exchange: it may upload coverage and "
+                                              "read its repository (getRepository), nothing else");
     // A project token sees exactly one repository; any other answers as if it did not exist.
     auto org = find_org(ref.org);
     if (!org.ok()) return org.error().kind == ErrorKind::not_found ? not_found() : org.error();

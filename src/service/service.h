@@ -20,6 +20,7 @@
 #include "core/secret.h"
 #include "core/time.h"
 #include "ratelimit/limiter.h"
+#include "service/ci_oidc.h"
 #include "service/console.h"
 #include "service/leaks.h"
 #include "service/ttl_cache.h"
@@ -122,6 +123,21 @@ struct CreateRepositoryTokenRequest {
   std::optional<std::string> expires_at;  // RFC 3339; policy default when absent
 };
 
+// A trust rule as posted (API.md "Secretless CI"); Service::add_ci_trust_rule validates it.
+struct CiTrustRuleRequest {
+  std::string issuer;
+  std::optional<std::string> audience;
+  std::vector<std::pair<std::string, std::string>> claims;  // claim -> value or glob, in the posted order
+  std::optional<std::int64_t> lifetime_minutes;
+  bool binds_only_names = false;
+};
+
+// A successful exchange: the issued token (its secret shown once) and the repository it is for.
+struct CiExchange {
+  IssuedRepositoryToken issued;
+  Repository repository;
+};
+
 struct NewUserRequest {
   std::string name;
   std::optional<std::string> email;
@@ -210,6 +226,12 @@ struct ServiceOptions {
   // token, and GitHub secret scanning's key set. Unset: that channel answers not_found saying how to enable it.
   std::optional<std::string> gitlab_revocation_token;
   std::shared_ptr<GitHubKeys> github_keys;
+  // Secretless CI: the issuers whose JWTs may be exchanged, the audience a rule without one expects
+  // (empty: every rule must name its audience), and how discovery documents and JWKS are fetched.
+  std::vector<CiIssuer> ci_issuers;
+  std::string ci_default_audience;
+  CiFetcher ci_fetcher;
+  int ci_key_refetch_seconds = 60;
 };
 
 // POST /organizations/{provider}/{org}/webhooks (service/webhooks.cc).
@@ -369,6 +391,21 @@ class Service {
   // Newest first.
   Result<ListPage<WebhookDelivery>> list_webhook_deliveries(const Principal& p, const OrgRef& org, Id webhook_id,
                                                             const PageRequest& page);
+  // --- secretless CI (service/service_ci.cc) ------------------------------------------------------------
+  // The trust rules of a repository (repository admin), ascending id.
+  Result<std::vector<CiTrustRule>> list_ci_trust_rules(const Principal& p, const RepoRef& repo);
+  // Adds one (repository admin). `invalid` naming the field unless: the issuer is configured; the audience
+  // is given or the server has a default; claims is non-empty and binds an immutable id claim of the
+  // issuer's kind without a glob, unless binds_only_names; lifetime 1..60 minutes (default 15).
+  Result<CiTrustRule> add_ci_trust_rule(const Principal& p, const RepoRef& repo, const CiTrustRuleRequest& req);
+  Status delete_ci_trust_rule(const Principal& p, const RepoRef& repo, Id rule_id);
+  // The exchange: `unauthorized` with a reason a CI log can show ("expired: ...", "wrong audience: ...",
+  // "unknown issuer: ...", "replayed: ...", "signature: ...", "not yet valid: ...", "malformed: ...",
+  // "no trust rule matched ..."), issuing nothing; the last never says whether any repository exists.
+  // Otherwise a CI-only repository token of the rule's repository, audited with the matched claims.
+  Result<CiExchange> exchange_ci_token(std::string_view jwt);
+  // The default audience rules without one expect ("" when none is configured).
+  const std::string& ci_default_audience() const { return options_.ci_default_audience; }
 
   // Writes pending lastUsedAt updates now (also done every last_use_flush_ms by a background thread).
   void flush_last_use();
@@ -379,7 +416,9 @@ class Service {
   Result<Organization> find_org(const OrgRef& ref);
   Result<Repository> find_repo(Id org_id, const std::string& name);
   Result<Access> org_access(const Principal& p, const OrgRef& ref);
-  Result<Access> repo_access(const Principal& p, const RepoRef& ref);
+  // `ci_allowed`: whether a CI-only token (RepositoryToken::ci_only) may pass; only getRepository and coverage
+  // upload say so, every other use of such a token is forbidden.
+  Result<Access> repo_access(const Principal& p, const RepoRef& ref, bool ci_allowed = false);
   Result<Access> public_repo_access(const RepoRef& ref);  // the anonymous principal's: Public ones only
   Result<CommitCoverage> load_commit_coverage(Id repository_id, const std::string& commit);
   Result<Principal> authenticate(const Credentials& c);
@@ -391,6 +430,7 @@ class Service {
   AuditEvent audit(const Principal& p, std::optional<Id> org_id, std::string action, std::string target,
                    std::string details = {});
   void note_use(TokenKind kind, Id token_id);
+  const CiIssuer* find_ci_issuer(std::string_view url) const;
   Result<User> create_user_unchecked(const NewUserRequest& req);
   Result<IssuedAccountToken> issue_user_token_unchecked(Id user_id, const std::optional<std::string>& expires_at);
   void flusher_loop();
@@ -416,6 +456,8 @@ class Service {
   // within the same bound as a revocation.
   TtlCache<std::string, std::optional<OrgRole>> roles_;           // "<org id>/<user id>"
   TtlCache<std::string, std::optional<Permission>> permissions_;  // "<repository id>/<user id>"
+
+  std::unique_ptr<CiKeyCache> ci_keys_;  // null when no CI issuer is configured
 
   std::mutex use_mu_;
   std::map<std::pair<int, Id>, UnixTime> pending_use_;

@@ -83,7 +83,7 @@ Result<ListPage<RepositoryView>> Service::list_repositories(const Principal& p, 
 }
 
 Result<RepositoryView> Service::get_repository(const Principal& p, const RepoRef& ref) {
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, repo_access(p, ref, true));
   return RepositoryView{std::move(*a.repo), a.permission};
 }
 

@@ -22,7 +22,9 @@ constexpr const char* kTables[] = {"users",          "account_tokens",    "organ
                                    "memberships",    "repositories",      "repository_permissions",
                                    "repository_tokens", "audit_events",   "coverage_reports",
                                    "coverage_uploads",  "console_sessions",
-                                   "webhooks",          "webhook_events"};
+                                   "webhooks",          "webhook_events",
+
+                                   "ci_trust_rules",    "ci_jti"};
 // Each side's own record of its migrations: not data, never copied.
 constexpr std::string_view kBookkeeping = "schema_migrations";
 // Kept by the target's own triggers as the rows it counts arrive; never copied, compared after the copy.

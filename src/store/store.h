@@ -92,6 +92,7 @@ struct NewRepositoryToken {
   SecretHash hash{};
   UnixTime created_at = 0;
   UnixTime expires_at = 0;
+  bool ci_only = false;  // a CI exchange's token (RepositoryToken::ci_only)
 };
 
 struct LastUse {
@@ -277,6 +278,20 @@ class Store {
                                                                                  UnixTime now) = 0;
   // `more` says whether further tokens follow; `total` counts them all.
   virtual Result<Page<ExpiringToken>> list_expiring_repository_tokens(const ExpiringTokenQuery& query) = 0;
+
+  // --- secretless CI (API.md "Secretless CI") ------------------------------------------------------
+  // `rule.id` and `created_at` are the store's; not_found when the repository does not exist.
+  virtual Result<CiTrustRule> create_ci_trust_rule(const CiTrustRule& rule, const AuditEvent& audit) = 0;
+  // Ascending id.
+  virtual Result<std::vector<CiTrustRule>> list_ci_trust_rules(Id repository_id) = 0;
+  // Every rule naming this issuer, over all repositories, ascending id: what an exchange tries.
+  virtual Result<std::vector<CiTrustRule>> find_ci_trust_rules(const std::string& issuer) = 0;
+  // not_found unless the rule exists and belongs to the repository.
+  virtual Status delete_ci_trust_rule(Id repository_id, Id rule_id, const AuditEvent& audit) = 0;
+  // Records that a JWT id was exchanged, kept until `expires_at`. Returns false (and records nothing) when
+  // the same (issuer, jti) is already recorded and not yet past its expiry. Forgets expired entries.
+  virtual Result<bool> record_ci_jti(const std::string& issuer, const std::string& jti, UnixTime expires_at,
+                                     UnixTime now) = 0;
 
   // --- web-console sessions ---------------------------------------------------------------------------
   // not_found when the account token no longer exists.

@@ -1,69 +1,31 @@
 // Starting and stopping the Codacy stand-in (a Python process whose first output line names its port).
 #include "support/codacy_standin.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <stdexcept>
-#include <thread>
-
 #include <gtest/gtest.h>
+
+#include "support/python_server.h"
 
 namespace rt::test {
 
 bool standin_available() { return ::access("/usr/bin/python3", X_OK) == 0; }
 
-pid_t start_listening_child(std::vector<std::string> args, const std::string& what, int& port) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out[2];
-  if (::pipe(out) != 0) throw std::runtime_error("pipe");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the test program, even one that crashed
-    ::dup2(out[1], 1);
-    ::close(out[0]);
-    ::close(out[1]);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  std::string line;
-  char c;
-  while (line.find('\n') == std::string::npos && ::read(out[0], &c, 1) == 1) line += c;
-  ::close(out[0]);
-  if (line.rfind("listening ", 0) != 0) {
-    ADD_FAILURE() << what << " did not start: '" << line << "'";
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    throw std::runtime_error(what + " did not start");
-  }
-  port = std::stoi(line.substr(10));
-  return pid;
-}
-
 CodacyStandin::CodacyStandin(StandinOptions o) : token_("standin-account-token-0123456789") {
   const std::string script = std::string(REPOTOKENS_SOURCE_DIR) + "/tests/codacy_standin/codacy_standin.py";
-  std::vector<std::string> args{"/usr/bin/python3", script, "--token", token_, "--repos", std::to_string(o.repos),
+  std::vector<std::string> args{"--token", token_, "--repos", std::to_string(o.repos),
                                 "--window-quota", std::to_string(o.window_quota), "--window-seconds",
                                 std::to_string(o.window_seconds), "--bad-gateway-every",
                                 std::to_string(o.bad_gateway_every)};
-  pid_ = start_listening_child(std::move(args), "the Codacy stand-in", port_);
+  PythonServer started = start_python_server("the Codacy stand-in", script, args);
+  pid_ = started.pid;
+  port_ = started.port;
   http_ = std::make_unique<HttpClient>(base_url());
 }
 
 CodacyStandin::~CodacyStandin() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
+  PythonServer started{pid_, port_};
+  stop_python_server(started);
 }
 
 std::string CodacyStandin::base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }

@@ -59,10 +59,4 @@ class CodacyStandin {
 // True when the stand-in can run here (/usr/bin/python3 exists).
 bool standin_available();
 
-// Starts `argv` (argv[0] a full path) as a child that dies with the test process and reads the first line
-// of its stdout, which must be "listening PORT"; returns the child's pid and sets `port`. `what` names the
-// program in the failure (ADD_FAILURE + throws) when it does not start. Shared by the stand-in and the
-// webhook receiver (support/webhook_receiver.h).
-pid_t start_listening_child(std::vector<std::string> argv, const std::string& what, int& port);
-
 }  // namespace rt::test

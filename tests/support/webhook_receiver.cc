@@ -2,7 +2,7 @@
 // port), started like the Codacy stand-in.
 #include "support/webhook_receiver.h"
 
-#include "support/codacy_standin.h"
+#include "support/python_server.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,9 +12,10 @@
 namespace rt::test {
 
 WebhookReceiver::WebhookReceiver() {
-  pid_ = start_listening_child(
-      {"/usr/bin/python3", std::string(REPOTOKENS_SOURCE_DIR) + "/tests/webhook_receiver/webhook_receiver.py"},
-      "the webhook receiver", port_);
+  PythonServer started = start_python_server(
+      "the webhook receiver", std::string(REPOTOKENS_SOURCE_DIR) + "/tests/webhook_receiver/webhook_receiver.py", {});
+  pid_ = started.pid;
+  port_ = started.port;
   http_ = std::make_unique<HttpClient>("http://127.0.0.1:" + std::to_string(port_));
 }
 

@@ -134,3 +134,40 @@ TEST(ServerQuery, DecodesValuesAndFindsKeys) {
 
 }  // namespace
 }  // namespace rt::server
+
+namespace rt::server {
+namespace {
+
+// Secretless CI's issuer allowlist: --ci-issuer repeats; the environment and the file list several
+// (comma-separated, or a TOML array); an issuer that is not https (or http on loopback) is refused.
+TEST(ServerConfigCi, IssuersComeFromRepeatedFlagsTheEnvironmentOrATomlArray) {
+  Invocation inv;
+  ASSERT_FALSE(parse({"serve", "--ci-issuer", "https://token.actions.githubusercontent.com", "--ci-issuer",
+                      "gitlab=http://127.0.0.1:9000", "--ci-audience", "https://rt.example"},
+                     inv));
+  EXPECT_EQ(inv.serve.ci_issuers,
+            (std::vector<std::string>{"https://token.actions.githubusercontent.com", "gitlab=http://127.0.0.1:9000"}));
+  EXPECT_EQ(inv.serve.ci_audience, "https://rt.example");
+  EXPECT_EQ(inv.serve.ci_key_refetch_seconds, 60);
+
+  setenv("REPOTOKENS_CI_ISSUER", "https://gitlab.com, https://ghe.example/_services/token", 1);
+  Invocation from_env;
+  ASSERT_FALSE(parse({"serve"}, from_env));
+  unsetenv("REPOTOKENS_CI_ISSUER");
+  EXPECT_EQ(from_env.serve.ci_issuers,
+            (std::vector<std::string>{"https://gitlab.com", "https://ghe.example/_services/token"}));
+
+  const std::string path = ::testing::TempDir() + "/server_config_ci.toml";
+  std::ofstream(path) << "ci_issuer = [\"https://gitlab.com\", \"https://token.actions.githubusercontent.com\"]\n";
+  Invocation from_file;
+  ASSERT_FALSE(parse({"serve", "--config", path}, from_file));
+  EXPECT_EQ(from_file.serve.ci_issuers.size(), 2u);
+  std::remove(path.c_str());
+
+  Invocation bad;
+  EXPECT_EQ(parse({"serve", "--ci-issuer", "http://gitlab.example.com"}, bad), 2);
+  EXPECT_EQ(parse({"serve", "--ci-key-refetch-seconds", "0"}, bad), 2);
+}
+
+}  // namespace
+}  // namespace rt::server

@@ -54,7 +54,20 @@ RepositoryToken read_repository_token(const Rows& rows, int i, int c) {
                          .created_at = rows.int64(i, c + 3),
                          .expires_at = rows.int64(i, c + 4),
                          .last_used_at = rows.optional_int64(i, c + 5),
-                         .created_by = rows.optional_text(i, c + 6)};
+                         .created_by = rows.optional_text(i, c + 6),
+                         .ci_only = rows.boolean(i, c + 7)};
+}
+
+CiTrustRule read_ci_trust_rule(const Rows& rows, int i, int c) {
+  return CiTrustRule{.id = rows.int64(i, c),
+                     .repository_id = rows.int64(i, c + 1),
+                     .issuer = rows.text(i, c + 2),
+                     .audience = rows.text(i, c + 3),
+                     .claims_json = rows.text(i, c + 4),
+                     .lifetime_minutes = static_cast<int>(rows.int64(i, c + 5)),
+                     .binds_only_names = rows.boolean(i, c + 6),
+                     .created_at = rows.int64(i, c + 7),
+                     .created_by = rows.text(i, c + 8)};
 }
 
 AuditEvent read_audit_event(const Rows& rows, int i, int c) {

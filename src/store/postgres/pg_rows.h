@@ -20,8 +20,8 @@ namespace rt::postgres {
 #define RT_PG_REPOSITORY_COLUMNS \
   "r.id, r.org_id, o.provider, o.name, r.name, r.visibility, r.remote_identifier, r.languages, r.created_at, r.updated_at"
 #define RT_PG_REPOSITORY_TOKEN_COLUMNS \
-  "k.id, k.repository_id, k.name, k.created_at, k.expires_at, k.last_used_at, k.created_by"
-constexpr int kRepositoryTokenColumnCount = 7;
+  "k.id, k.repository_id, k.name, k.created_at, k.expires_at, k.last_used_at, k.created_by, k.ci_only"
+constexpr int kRepositoryTokenColumnCount = 8;
 #define RT_PG_AUDIT_COLUMNS "a.id, a.org_id, a.at, a.actor_user_id, a.actor, a.action, a.target, a.details"
 
 constexpr int kUserColumnCount = 5;
@@ -34,6 +34,7 @@ AccountToken read_account_token(const Rows& rows, int row, int first = 0);
 Organization read_organization(const Rows& rows, int row, int first = 0);
 Repository read_repository(const Rows& rows, int row, int first = 0);
 RepositoryToken read_repository_token(const Rows& rows, int row, int first = 0);
+CiTrustRule read_ci_trust_rule(const Rows& rows, int row, int first = 0);
 AuditEvent read_audit_event(const Rows& rows, int row, int first = 0);
 
 inline Error not_found(std::string message) { return make_error(ErrorKind::not_found, std::move(message)); }

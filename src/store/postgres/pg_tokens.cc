@@ -37,8 +37,8 @@ Result<RepositoryToken> PostgresStore::create_repository_token(const NewReposito
   // repository. The insert writes its audit row too; no row back means a rule refused it.
   static constexpr const char* kLock = "SELECT 1 FROM repositories WHERE id = $1 FOR NO KEY UPDATE";
   static constexpr const char* kInsert =
-      "WITH t AS (INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at, created_by)"
-      " SELECT $1::bigint, $2::text, $3::bytea, $4::bigint, $5::bigint, $11::text"
+      "WITH t AS (INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at, created_by,"
+      " ci_only) SELECT $1::bigint, $2::text, $3::bytea, $4::bigint, $5::bigint, $11::text, $15::boolean"
       " WHERE EXISTS (SELECT 1 FROM repositories WHERE id = $1)"
       " AND NOT EXISTS (SELECT 1 FROM repository_tokens WHERE repository_id = $1 AND name = $2 AND expires_at > $6)"
       " AND (SELECT count(*) FROM repository_tokens WHERE repository_id = $1 AND expires_at > $6) < $7::bigint"
@@ -54,7 +54,7 @@ Result<RepositoryToken> PostgresStore::create_repository_token(const NewReposito
                        {kInsert,
                         {token.repository_id, token.name, token.hash, token.created_at, token.expires_at, now,
                          max_live, audit.org_id, audit.at, audit.actor_user_id, audit.actor, audit.action,
-                         audit.target, audit.details}},
+                         audit.target, audit.details, token.ci_only}},
                        {events.c_str(),
                         {new_webhook_event_id_prefix(), "token.created", audit.at, audit.actor,
                          token.repository_id, token.hash}}});
@@ -76,7 +76,7 @@ Result<RepositoryToken> PostgresStore::create_repository_token(const NewReposito
   }
   return RepositoryToken{.id = rows[1].int64(0, 0), .repository_id = token.repository_id, .name = token.name,
                          .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {},
-                         .created_by = audit.actor};
+                         .created_by = audit.actor, .ci_only = token.ci_only};
 }
 
 Result<RepositoryToken> PostgresStore::find_repository_token(const SecretHash& hash) {

@@ -83,6 +83,14 @@ class PostgresStore final : public Store, public CoverageStore {
                                                                          UnixTime now) override;
   Result<Page<ExpiringToken>> list_expiring_repository_tokens(const ExpiringTokenQuery& query) override;
 
+  // Secretless CI (pg_ci.cc).
+  Result<CiTrustRule> create_ci_trust_rule(const CiTrustRule& rule, const AuditEvent& audit) override;
+  Result<std::vector<CiTrustRule>> list_ci_trust_rules(Id repository_id) override;
+  Result<std::vector<CiTrustRule>> find_ci_trust_rules(const std::string& issuer) override;
+  Status delete_ci_trust_rule(Id repository_id, Id rule_id, const AuditEvent& audit) override;
+  Result<bool> record_ci_jti(const std::string& issuer, const std::string& jti, UnixTime expires_at,
+                             UnixTime now) override;
+
   // Web-console sessions and summaries (pg_console.cc).
   Status create_console_session(const ConsoleSession& session) override;
   Result<ConsoleSessionOwner> find_console_session(const SecretHash& hash) override;

@@ -208,6 +208,30 @@ CREATE INDEX webhook_events_due ON webhook_events(next_attempt_at, id) WHERE nex
 CREATE INDEX webhook_events_by_webhook ON webhook_events(webhook_id, id);
 CREATE INDEX webhook_events_pending_by_webhook ON webhook_events(webhook_id, id) WHERE next_attempt_at IS NOT NULL;
 )sql"},
+    // Secretless CI: the same tables as SQLite's migration 8 (see there).
+    Migration{7, "CI trust rules, exchanged JWT ids, CI-only tokens", R"sql(
+CREATE TABLE ci_trust_rules (
+  id               BIGSERIAL PRIMARY KEY,
+  repository_id    BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  issuer           TEXT NOT NULL,
+  audience         TEXT NOT NULL DEFAULT '',
+  claims           TEXT NOT NULL,
+  lifetime_minutes INTEGER NOT NULL,
+  binds_only_names BOOLEAN NOT NULL DEFAULT false,
+  created_at       BIGINT NOT NULL,
+  created_by       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ci_trust_rules_by_repository ON ci_trust_rules(repository_id, id);
+CREATE INDEX ci_trust_rules_by_issuer ON ci_trust_rules(issuer, id);
+CREATE TABLE ci_jti (
+  issuer     TEXT NOT NULL,
+  jti        TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (issuer, jti)
+);
+CREATE INDEX ci_jti_by_expiry ON ci_jti(expires_at);
+ALTER TABLE repository_tokens ADD COLUMN ci_only BOOLEAN NOT NULL DEFAULT false;
+)sql"},
 };
 
 // Any constant shared by all nodes; pg_advisory_xact_lock serialises concurrent migrators on it.

@@ -55,7 +55,20 @@ RepositoryToken read_repository_token(const Rows& rows, int c) {
                          .created_at = rows.int64(c + 3),
                          .expires_at = rows.int64(c + 4),
                          .last_used_at = rows.optional_int64(c + 5),
-                         .created_by = rows.optional_text(c + 6)};
+                         .created_by = rows.optional_text(c + 6),
+                         .ci_only = rows.int64(c + 7) != 0};
+}
+
+CiTrustRule read_ci_trust_rule(const Rows& rows, int c) {
+  return CiTrustRule{.id = rows.int64(c),
+                     .repository_id = rows.int64(c + 1),
+                     .issuer = rows.text(c + 2),
+                     .audience = rows.text(c + 3),
+                     .claims_json = rows.text(c + 4),
+                     .lifetime_minutes = static_cast<int>(rows.int64(c + 5)),
+                     .binds_only_names = rows.int64(c + 6) != 0,
+                     .created_at = rows.int64(c + 7),
+                     .created_by = rows.text(c + 8)};
 }
 
 AuditEvent read_audit_event(const Rows& rows, int c) {

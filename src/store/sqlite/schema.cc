@@ -354,6 +354,31 @@ CREATE INDEX webhook_events_due ON webhook_events(next_attempt_at, id) WHERE nex
 CREATE INDEX webhook_events_by_webhook ON webhook_events(webhook_id, id);
 CREATE INDEX webhook_events_pending_by_webhook ON webhook_events(webhook_id, id) WHERE next_attempt_at IS NOT NULL;
 )sql"},
+    // Secretless CI (API.md): each repository's trust rules, the JWT ids already exchanged (kept until
+    // the JWT's own expiry, so a replay is refused), and the mark on tokens an exchange issued.
+    Migration{8, "CI trust rules, exchanged JWT ids, CI-only tokens", R"sql(
+CREATE TABLE ci_trust_rules (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  repository_id    INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  issuer           TEXT NOT NULL,
+  audience         TEXT NOT NULL DEFAULT '',
+  claims           TEXT NOT NULL,
+  lifetime_minutes INTEGER NOT NULL,
+  binds_only_names INTEGER NOT NULL DEFAULT 0,
+  created_at       INTEGER NOT NULL,
+  created_by       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ci_trust_rules_by_repository ON ci_trust_rules(repository_id, id);
+CREATE INDEX ci_trust_rules_by_issuer ON ci_trust_rules(issuer, id);
+CREATE TABLE ci_jti (
+  issuer     TEXT NOT NULL,
+  jti        TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (issuer, jti)
+) WITHOUT ROWID;
+CREATE INDEX ci_jti_by_expiry ON ci_jti(expires_at);
+ALTER TABLE repository_tokens ADD COLUMN ci_only INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 Status apply(Connection& conn, const Migration& m) {

@@ -23,17 +23,17 @@ Result<RepositoryToken> SqliteStore::create_repository_token(const NewRepository
                                             " live tokens, the maximum; revoke one first"
                                       : "repository has " + std::to_string(n) + " live tokens, the maximum is " +
                                             std::to_string(max_live) + "; revoke one first");
-    auto r = c.execute("INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at, created_by)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    auto r = c.execute("INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at, created_by,"
+                       " ci_only) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                        {token.repository_id, token.name, token.hash, token.created_at, token.expires_at,
-                        audit.actor});
+                        audit.actor, token.ci_only});
     if (!r.ok()) return name_conflict(r.error(), "a token with this hash already exists");
     Id id = c.last_insert_id();
     RT_TRY_STATUS(insert_audit(c, audit));
     RT_TRY_STATUS(enqueue_repository_token_event(c, "token.created", token.repository_id, id, audit));
     return RepositoryToken{.id = id, .repository_id = token.repository_id, .name = token.name,
                            .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {},
-                           .created_by = audit.actor};
+                           .created_by = audit.actor, .ci_only = token.ci_only};
   });
 }
 

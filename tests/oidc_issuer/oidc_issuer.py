@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+# A test OIDC issuer for secretless CI (tests/support/oidc_issuer.h): a real HTTP server on a loopback port
+# chosen at start (printed as "listening PORT"), serving /.well-known/openid-configuration and /jwks with
+# an RSA and an EC P-256 key generated at start, and signing job tokens on request with PyJWT and
+# cryptography (Debian's python3-jwt, python3-cryptography). Test-only controls live under /_issuer/:
+#   POST /_issuer/sign   {"claims": {...}, "key": "rsa"|"ec"|"unpublished", "alg"?: "none"|"HS256",
+#                         "tamper"?: true}  -> {"jwt": "..."}
+#   POST /_issuer/rotate -> a new RSA key replaces the published one ({"kid"})
+#   POST /_issuer/down   {"down": true|false} -> discovery and JWKS answer 503 while down
+#   GET  /_issuer/state  -> {"jwks_fetches": n}
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Key:
+    def __init__(self, kind):
+        self.kind = kind
+        self.kid = f"{kind}-{uuid.uuid4().hex[:12]}"
+        if kind == "ec":
+            self.private = ec.generate_private_key(ec.SECP256R1())
+            self.alg = "ES256"
+        else:
+            self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.alg = "RS256"
+
+    def jwk(self):
+        algo = ECAlgorithm if self.kind == "ec" else RSAAlgorithm
+        out = json.loads(algo.to_jwk(self.private.public_key()))
+        out.update({"kid": self.kid, "use": "sig", "alg": self.alg})
+        return out
+
+    def public_pem(self) -> bytes:
+        return self.private.public_key().public_bytes(serialization.Encoding.PEM,
+                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.keys = {"rsa": Key("rsa"), "ec": Key("ec"), "unpublished": Key("rsa")}
+        self.jwks_fetches = 0
+        self.down = False
+
+
+STATE = State()
+
+
+def sign(req):
+    claims = req.get("claims", {})
+    with STATE.lock:
+        key = STATE.keys[req.get("key", "rsa")]
+    alg = req.get("alg")
+    if alg == "none":
+        header = {"alg": "none", "typ": "JWT", "kid": key.kid}
+        token = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode()) + "."
+    elif alg == "HS256":
+        # The classic confusion attack: HMAC keyed with the issuer's public key, which anyone can fetch.
+        header = {"alg": "HS256", "typ": "JWT", "kid": key.kid}
+        signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+        mac = hmac.new(key.public_pem(), signing_input.encode(), hashlib.sha256).digest()
+        token = signing_input + "." + b64url(mac)
+    else:
+        token = jwt.encode(claims, key.private, algorithm=key.alg, headers={"kid": key.kid})
+    if req.get("tamper"):
+        header, payload, signature = token.split(".")
+        body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        body["repository_id"] = "999999"
+        token = header + "." + b64url(json.dumps(body).encode()) + "." + signature
+    return {"jwt": token, "kid": key.kid}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, value):
+        body = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def base(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def do_GET(self):
+        if self.path == "/_issuer/state":
+            with STATE.lock:
+                return self.answer(200, {"jwks_fetches": STATE.jwks_fetches})
+        with STATE.lock:
+            down = STATE.down
+        if down:
+            return self.answer(503, {"error": "down"})
+        if self.path == "/.well-known/openid-configuration":
+            return self.answer(200, {"issuer": self.base(), "jwks_uri": self.base() + "/jwks"})
+        if self.path == "/jwks":
+            with STATE.lock:
+                STATE.jwks_fetches += 1
+                keys = [STATE.keys["rsa"].jwk(), STATE.keys["ec"].jwk()]
+            return self.answer(200, {"keys": keys})
+        return self.answer(404, {"error": "not found"})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        req = json.loads(self.rfile.read(length) or b"{}")
+        if self.path == "/_issuer/sign":
+            return self.answer(200, sign(req))
+        if self.path == "/_issuer/rotate":
+            with STATE.lock:
+                STATE.keys["rsa"] = Key("rsa")
+                return self.answer(200, {"kid": STATE.keys["rsa"].kid})
+        if self.path == "/_issuer/down":
+            with STATE.lock:
+                STATE.down = bool(req.get("down"))
+            return self.answer(200, {})
+        return self.answer(404, {"error": "not found"})
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(f"listening {server.server_address[1]}", flush=True)
+    sys.stdout.close()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
