@@ -15,12 +15,12 @@
 #include "ratelimit/gcra.h"
 #include "ratelimit/redis_limiter.h"
 #include "server/compatibility.h"
-#include "server/https_fetch.h"
+#include "ci/https_fetch.h"
 #include "server/key_file.h"
 #include "server/log.h"
 #include "server/server.h"
-#include "server/webhook_delivery.h"
-#include "service/github_keys.h"
+#include "webhooks/delivery.h"
+#include "leaks/github_keys.h"
 #include "store/copy.h"
 
 namespace rt::server {
@@ -171,18 +171,19 @@ int run_serve(const ServeConfig& config) {
   }
   options.ci_default_audience = config.ci_audience;
   options.ci_key_refetch_seconds = config.ci_key_refetch_seconds;
-  options.ci_fetcher = [](const std::string& url) { return https_get(url); };
+  options.ci_fetcher = [](const std::string& url) { return ci::https_get(url); };
   {
     Service service(*b.store, b.hasher, b.clock, b.random, *b.limiter, options);
     Server server(config, service);
     if (auto listening = server.listen(); !listening) return fail(listening.error().message);
-    WebhookWorker webhooks(*b.store, b.hasher, b.clock, b.random,
-                           WebhookWorkerOptions{.poll_interval = config.webhook_poll_interval,
-                                                .retry_base = config.webhook_retry_base,
-                                                .retry_max = config.webhook_retry_max,
-                                                .retry_window = config.webhook_retry_window,
-                                                .connect_timeout = config.webhook_connect_timeout,
-                                                .timeout = config.webhook_timeout});
+    webhooks::WebhookWorker webhooks(*b.store, b.hasher, b.clock, b.random,
+                                     webhooks::WebhookWorkerOptions{.poll_interval = config.webhook_poll_interval,
+                                                                    .retry_base = config.webhook_retry_base,
+                                                                    .retry_max = config.webhook_retry_max,
+                                                                    .retry_window = config.webhook_retry_window,
+                                                                    .connect_timeout = config.webhook_connect_timeout,
+                                                                    .timeout = config.webhook_timeout,
+                                                                    .warn = [](std::string_view m) { log_warn(m); }});
     webhooks.start();
     server.run();
     webhooks.stop();  // after the drain: an attempt in flight is abandoned, its event stays in the outbox

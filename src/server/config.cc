@@ -17,7 +17,7 @@
 #include <toml++/toml.h>
 
 #include "ratelimit/redis_limiter.h"
-#include "service/ci_oidc.h"
+#include "ci/oidc.h"
 #include "server/version.h"
 
 namespace rt::server {

@@ -57,13 +57,6 @@ Method method_of(http::verb v) {
   }
 }
 
-std::optional<std::string> header(const Request& req, std::string_view a, std::string_view b) {
-  auto it = req.find(a);
-  if (it == req.end()) it = req.find(b);
-  if (it == req.end()) return std::nullopt;
-  return std::string(it->value());
-}
-
 std::optional<std::string_view> header_view(const Request& req, std::string_view name) {
   auto it = req.find(name);
   if (it == req.end()) return std::nullopt;

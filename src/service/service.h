@@ -20,16 +20,16 @@
 #include "core/secret.h"
 #include "core/time.h"
 #include "ratelimit/limiter.h"
-#include "service/ci_oidc.h"
+#include "ci/oidc.h"
 #include "service/console.h"
-#include "service/leaks.h"
+#include "leaks/leak_report.h"
 #include "service/ttl_cache.h"
 #include "store/coverage_store.h"
 #include "store/store.h"
 
 namespace rt {
 
-class GitHubKeys;  // service/github_keys.h
+class GitHubKeys;  // leaks/github_keys.h
 
 // Credentials as the request carried them (any header spelling already folded by the server).
 struct Credentials {
@@ -222,7 +222,7 @@ struct ServiceOptions {
   // the bound on how late a revocation made through another node takes effect here. 0 turns caching off.
   int cache_ttl_ms = 1000;
   ConsoleSessionPolicy console;
-  // Leak reports from secret scanners (service/leaks.cc): the GitLab token revocation API's pre-shared
+  // Leak reports from secret scanners (service/service_leaks.cc): the GitLab token revocation API's pre-shared
   // token, and GitHub secret scanning's key set. Unset: that channel answers not_found saying how to enable it.
   std::optional<std::string> gitlab_revocation_token;
   std::shared_ptr<GitHubKeys> github_keys;
@@ -234,7 +234,7 @@ struct ServiceOptions {
   int ci_key_refetch_seconds = 60;
 };
 
-// POST /organizations/{provider}/{org}/webhooks (service/webhooks.cc).
+// POST /organizations/{provider}/{org}/webhooks (service/service_webhooks.cc).
 struct CreateWebhookRequest {
   std::string url;     // http:// or https://, with a host
   std::string secret;  // at least kMinWebhookSecretLength characters; sealed before it is stored
@@ -366,7 +366,7 @@ class Service {
   Result<ListPage<AuditEntry>> list_audit(const Principal& p, const OrgRef& org, const AuditFilter& filter,
                                           const PageRequest& page);
 
-  // --- leaked tokens (service/leaks.cc) ---------------------------------------------------------------
+  // --- leaked tokens (service/service_leaks.cc) ---------------------------------------------------------------
   // For each reported secret, in order: malformed (format or checksum wrong: no lookup, only counted),
   // unknown, or revoked (it was a live or expired token of ours: deleted at once as a normal revocation is,
   // caches cleared, and audited as `token.leaked` with the reported location and source, in the token's
@@ -383,7 +383,7 @@ class Service {
   Status check_github_caller(std::optional<std::string_view> key_identifier, std::optional<std::string_view> signature,
                              std::string_view body);
 
-  // --- organization webhooks (service/webhooks.cc; org admin) ---------------------------------------------
+  // --- organization webhooks (service/service_webhooks.cc; org admin) ---------------------------------------------
   // `invalid` naming the field (url, secret, events) and what would be right; nothing is created then.
   Result<Webhook> create_webhook(const Principal& p, const OrgRef& org, const CreateWebhookRequest& req);
   Result<ListPage<Webhook>> list_webhooks(const Principal& p, const OrgRef& org, const PageRequest& page);

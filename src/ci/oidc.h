@@ -1,7 +1,7 @@
 // Secretless CI's trust machinery (API.md "Secretless CI"): the configured CI issuers, the match of a
 // trust rule's claims (with `*` globs) against a job's OIDC token, JWK -> public key conversion (OpenSSL 3),
 // the per-issuer key cache fed by discovery + JWKS, and the verification of one JWT (libjwt). OpenSSL and
-// libjwt headers stay in ci_oidc.cc.
+// libjwt headers stay in oidc.cc.
 #pragma once
 
 #include <functional>

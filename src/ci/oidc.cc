@@ -1,7 +1,7 @@
 // Secretless CI's trust machinery (see ci_oidc.h): issuer parsing, glob and claim matching, JWKS parsing
 // with OpenSSL 3's EVP_PKEY_fromdata (JWK -> SubjectPublicKeyInfo PEM), the per-issuer key cache, and
 // signature verification by libjwt. No signature code of our own.
-#include "service/ci_oidc.h"
+#include "ci/oidc.h"
 
 #include <algorithm>
 #include <cctype>

@@ -7,7 +7,7 @@
 
 #include "core/result.h"
 
-namespace rt::server {
+namespace rt::ci {
 
 struct FetchLimits {
   long timeout_ms = 5000;
@@ -17,4 +17,4 @@ struct FetchLimits {
 // The body of a 200 answer; `unavailable` saying what failed (connection, TLS, timeout, status, size).
 Result<std::string> https_get(const std::string& url, const FetchLimits& limits = {});
 
-}  // namespace rt::server
+}  // namespace rt::ci

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "server/webhook_delivery.h"
+#include "webhooks/delivery.h"
 
-namespace rt::server {
+namespace rt::webhooks {
 namespace {
 
 TEST(WebhookSignature, IsHexHmacSha256OfTheRawBody) {
@@ -50,4 +50,4 @@ TEST(WebhookRetryDelay, IsFullJitterUnderADoublingCeiling) {
 }
 
 }  // namespace
-}  // namespace rt::server
+}  // namespace rt::webhooks

@@ -1,13 +1,13 @@
 // libcurl GET with TLS peer and host verification on, http/https only, no redirects, a timeout and a
 // size cap enforced while receiving (a larger body aborts the transfer).
-#include "server/https_fetch.h"
+#include "ci/https_fetch.h"
 
 #include <mutex>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
 
-namespace rt::server {
+namespace rt::ci {
 namespace {
 
 struct Sink {
@@ -59,4 +59,4 @@ Result<std::string> https_get(const std::string& url, const FetchLimits& limits)
   return std::move(sink.body);
 }
 
-}  // namespace rt::server
+}  // namespace rt::ci

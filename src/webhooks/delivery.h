@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <cstddef>
 #include <mutex>
 #include <string>
@@ -18,7 +19,7 @@
 #include "core/time.h"
 #include "store/store.h"
 
-namespace rt::server {
+namespace rt::webhooks {
 
 struct WebhookWorkerOptions {
   double poll_interval = 1;        // seconds between looks at the outbox when nothing was due
@@ -30,6 +31,9 @@ struct WebhookWorkerOptions {
   std::size_t max_response = 64 * 1024;  // bytes of a receiver's answer read; the rest is not
   int threads = 2;                 // concurrent deliveries (each to a different webhook)
   int batch = 16;                  // events claimed at once by one thread
+  // Where the worker says what an operator should know (an unreadable outbox, a webhook now failing);
+  // the server passes its log. Never given a secret or a body.
+  std::function<void(std::string_view)> warn = [](std::string_view) {};
 };
 
 // The hex HMAC-SHA256 of `body` under `secret`, as sent in X-Repotokens-Signature-256 after "sha256=".
@@ -70,4 +74,4 @@ class WebhookWorker {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace rt::server
+}  // namespace rt::webhooks

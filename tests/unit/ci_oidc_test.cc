@@ -2,7 +2,7 @@
 // claim match of a rule (case-insensitive names where the provider says so), JWKS parsing of RSA and EC
 // keys made at test time (the PEM must be the very key), signature verification that never accepts HMAC
 // keyed with the public key, and the key cache's refetch at most once per interval.
-#include "service/ci_oidc.h"
+#include "ci/oidc.h"
 
 #include <gtest/gtest.h>
 
@@ -98,7 +98,9 @@ TEST(CiIssuer, ParsesKindsAndRefusesPlainHttpOffLoopback) {
                           "https://gitlab.com/", "https://x?y=1", "gitlub=https://gitlab.com", "https://u@host"}) {
     auto r = parse_ci_issuer(bad);
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_EQ(r.error().kind, ErrorKind::invalid) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().kind, ErrorKind::invalid) << bad;
+    }
   }
 }
 

@@ -6,19 +6,10 @@
 
 #include <fmt/format.h>
 
-#include "service/github_keys.h"
+#include "leaks/github_keys.h"
 #include "service/internal.h"
 
 namespace rt {
-
-const char* leak_channel_name(LeakChannel channel) {
-  switch (channel) {
-    case LeakChannel::anyone: return "anyone";
-    case LeakChannel::github: return "github";
-    case LeakChannel::gitlab: return "gitlab";
-  }
-  return "anyone";
-}
 
 namespace {
 

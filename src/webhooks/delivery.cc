@@ -1,6 +1,6 @@
 // The webhook delivery worker (see webhook_delivery.h): libcurl for the POST (http/https only, no
 // redirects, connect and total timeouts, a cap on the answer read), OpenSSL's HMAC for the signature.
-#include "server/webhook_delivery.h"
+#include "webhooks/delivery.h"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -13,9 +13,8 @@
 #include <memory>
 
 #include "core/metrics.h"
-#include "server/log.h"
 
-namespace rt::server {
+namespace rt::webhooks {
 namespace {
 
 constexpr UnixTime kLeaseSlack = 30;  // seconds beyond the POST timeout a claim is held
@@ -148,7 +147,7 @@ void WebhookWorker::loop() {
     const UnixTime now = clock_.now();
     const UnixTime lease = now + static_cast<UnixTime>(std::ceil(options_.timeout)) + kLeaseSlack;
     auto claimed = store_.claim_webhook_events(now, lease, options_.batch);
-    if (!claimed.ok()) log_warn("webhook delivery: cannot read the outbox: " + claimed.error().message);
+    if (!claimed.ok()) options_.warn("webhook delivery: cannot read the outbox: " + claimed.error().message);
     bool any = claimed.ok() && !claimed->empty();
     if (claimed.ok())
       for (const DueWebhookEvent& e : *claimed) {
@@ -203,11 +202,11 @@ void WebhookWorker::deliver(const DueWebhookEvent& e) {
   }
   metrics::add("repotokens_webhook_deliveries_total", fmt::format("result=\"{}\"", result));
   if (auto recorded = store_.record_webhook_attempt(attempt); !recorded.ok())
-    log_warn(fmt::format("webhook delivery {}: cannot record the attempt: {}", d.delivery_id, recorded.error().message));
+    options_.warn(fmt::format("webhook delivery {}: cannot record the attempt: {}", d.delivery_id, recorded.error().message));
   if (!attempt.delivered && !attempt.next_attempt_at)
-    log_warn(fmt::format("webhook {} is failing: delivery {} ({}) undelivered for {} s", d.webhook_id, d.delivery_id,
+    options_.warn(fmt::format("webhook {} is failing: delivery {} ({}) undelivered for {} s", d.webhook_id, d.delivery_id,
                          d.event, static_cast<long>(options_.retry_window)));
   if (attempt.delivered || !attempt.next_attempt_at) refresh_failing_gauge();
 }
 
-}  // namespace rt::server
+}  // namespace rt::webhooks

@@ -1,7 +1,7 @@
 // GitHub secret scanning's key set: parsing GitHub's format (and refusing what is not), ECDSA P-256
 // SHA-256 verification with keys made at test time, and the re-read of the source when an unknown key
 // identifier arrives, at most once per cooldown.
-#include "service/github_keys.h"
+#include "leaks/github_keys.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // GitHub's secret-scanning key set: parsing (nlohmann), PEM keys and ECDSA P-256 SHA-256 verification
 // (OpenSSL 3 EVP), standard base64 (libsodium), and the re-read of the source when an unknown key is named.
-#include "service/github_keys.h"
+#include "leaks/github_keys.h"
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
