@@ -14,18 +14,6 @@
 namespace rt::test {
 namespace {
 
-// Every repository has exactly one live "ci-coverage" token, and it is the one in the output file. Counted
-// in the database and checked with each repository's own token, so the check itself is not rate limited.
-void expect_one_working_token_each(const CliWorld& w, const std::filesystem::path& out) {
-  auto tokens = parse_token_csv(file_bytes(out));
-  ASSERT_EQ(tokens.size(), w.repos.size());
-  auto counts = w.family_counts_in_db();
-  for (const auto& repo : w.repos) {
-    ASSERT_EQ(counts[repo], 1) << repo;
-    ASSERT_EQ(w.repository_status_with(repo, tokens[repo]), 200) << repo;
-  }
-}
-
 struct Counts {
   long requests = -1, refused = -1;
 };
@@ -52,11 +40,11 @@ TEST(CliResilience, KilledSeveralTimesThenReRunFinishesWithNothingLostOrOrphaned
   }
   auto finish = w.cli({"provision", "--yes", "--output", out.string()});
   ASSERT_EQ(finish.exit_code, 0) << finish.err;
-  expect_one_working_token_each(w, out);
+  w.expect_one_working_token_each(out);
   auto again = w.cli({"provision", "--yes", "--output", out.string()});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.err.find("created 0"), std::string::npos) << again.err;
-  expect_one_working_token_each(w, out);
+  w.expect_one_working_token_each(out);
   EXPECT_EQ(w.stored_token_count(), 1000);  // no orphan of any name: revoked tokens leave no row
 }
 
@@ -81,7 +69,7 @@ TEST(CliResilience, ServerKilledAndRestartedMidRun) {
   w.http = std::make_unique<HttpClient>(w.server->base_url());
   auto finish = w.cli({"provision", "--yes", "--output", out.string()});
   ASSERT_EQ(finish.exit_code, 0) << finish.err;
-  expect_one_working_token_each(w, out);
+  w.expect_one_working_token_each(out);
 }
 
 TEST(CliResilience, ThrottledServerIsPacedNotHammered) {
@@ -91,7 +79,7 @@ TEST(CliResilience, ThrottledServerIsPacedNotHammered) {
   auto out = w.server->dir() / "tokens.csv";
   auto run = w.cli({"provision", "--yes", "--output", out.string()});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  expect_one_working_token_each(w, out);
+  w.expect_one_working_token_each(out);
   Counts c = summary_counts(run.err);
   ASSERT_GT(c.requests, 600) << run.err;
   EXPECT_LE(c.refused * 100, c.requests * 1 + 200) << run.err;  // at most about 1% refused
@@ -104,7 +92,7 @@ TEST(CliResilience, CodacyCloudStyle503ThrottlingStillCompletes) {
   auto out = w.server->dir() / "tokens.csv";
   auto run = w.cli({"provision", "--yes", "--output", out.string(), "--concurrency", "16"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  expect_one_working_token_each(w, out);
+  w.expect_one_working_token_each(out);
 }
 
 }  // namespace rt::test

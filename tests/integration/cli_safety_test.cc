@@ -16,16 +16,6 @@
 namespace rt::test {
 namespace {
 
-void expect_one_working_token_each(const CliWorld& w, const std::filesystem::path& out) {
-  auto tokens = parse_token_csv(file_bytes(out));
-  ASSERT_EQ(tokens.size(), w.repos.size());
-  auto counts = w.family_counts_in_db();
-  for (const auto& repo : w.repos) {
-    ASSERT_EQ(counts[repo], 1) << repo;
-    ASSERT_EQ(w.repository_status_with(repo, tokens[repo]), 200) << repo;
-  }
-}
-
 ServerOptions unlimited() {
   ServerOptions options;
   options.extra_args = {"--rate-limit-per-token", "0"};
@@ -53,7 +43,7 @@ TEST(CliSafety, ASecondRunOnTheSameStateRefusesAtOnceNamingTheFirst) {
   EXPECT_NE(second.err.find("in use by another repotokens run"), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("pid "), std::string::npos) << second.err;
   ASSERT_EQ(first.wait(), 0) << first.err();
-  expect_one_working_token_each(w, out);
+  w.expect_one_working_token_each(out);
   // Once the first run ended, the state is free again.
   auto again = w.cli({"provision", "--yes", "--output", out.string()});
   ASSERT_EQ(again.exit_code, 0) << again.err;
@@ -71,12 +61,12 @@ TEST(CliSafety, ACompletedJournalHoldsNoSecretEvenAfterKills) {
   }
   auto finish = w.cli({"provision", "--yes", "--output", out.string()});
   ASSERT_EQ(finish.exit_code, 0) << finish.err;
-  expect_one_working_token_each(w, out);
+  w.expect_one_working_token_each(out);
   // Rotate too: the old tokens' secrets, revoked by this run, must be gone from disk as well.
   const auto before = parse_token_csv(file_bytes(out));
   auto rotate = w.cli({"provision", "--yes", "--mode", "rotate", "--output", out.string()});
   ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
-  expect_one_working_token_each(w, out);
+  w.expect_one_working_token_each(out);
   std::string state;
   for (const auto& e : std::filesystem::recursive_directory_iterator(w.server->dir() / "state"))
     if (e.is_regular_file()) state += file_bytes(e.path());
@@ -98,7 +88,7 @@ TEST(CliSafety, AJournalMovedAwayKeepsEverySecretOfTheOutput) {
   auto rest = w.cli({"provision", "--yes", "--output", out.string()});
   ASSERT_EQ(rest.exit_code, 0) << rest.err;
   EXPECT_NE(rest.err.find("created 50"), std::string::npos) << rest.err;
-  expect_one_working_token_each(w, out);
+  w.expect_one_working_token_each(out);
   auto now = parse_token_csv(file_bytes(out));
   for (const auto& [repo, secret] : held) EXPECT_EQ(now[repo], secret) << repo;
 }
@@ -121,7 +111,7 @@ TEST(CliSafety, AnUnrelatedExistingFileIsRefusedUnlessForced) {
 
   auto forced = w.cli({"provision", "--yes", "--force", "--output", notes.string()});
   ASSERT_EQ(forced.exit_code, 0) << forced.err;
-  expect_one_working_token_each(w, notes);
+  w.expect_one_working_token_each(notes);
   EXPECT_EQ(mode_of(notes), 0600u);
 }
 
@@ -150,7 +140,7 @@ TEST(CliSafety, RevokingAnIdOfAnotherRepositoryOrNoneIsAnErrorThatChangesNothing
   auto unknown = w.cli({"tokens", "revoke", "--repo", "r-0000", "--id", "999999"});
   EXPECT_EQ(unknown.exit_code, 1) << unknown.err;
   EXPECT_NE(unknown.err.find("999999"), std::string::npos) << unknown.err;
-  expect_one_working_token_each(w, out);  // both repositories keep their one token
+  w.expect_one_working_token_each(out);  // both repositories keep their one token
 }
 
 }  // namespace rt::test

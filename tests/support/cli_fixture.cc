@@ -16,6 +16,8 @@
 #include <sstream>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 extern char** environ;
 
 namespace rt::test {
@@ -105,6 +107,16 @@ std::map<std::string, int> CliWorld::family_counts_in_db(const std::string& base
     if (name == base || (name.starts_with(base) && std::regex_match(name.substr(base.size()), suffix))) counts[row[0]]++;
   }
   return counts;
+}
+
+void CliWorld::expect_one_working_token_each(const std::filesystem::path& out) const {
+  auto tokens = parse_token_csv(file_bytes(out));
+  ASSERT_EQ(tokens.size(), repos.size());
+  auto counts = family_counts_in_db();
+  for (const auto& repo : repos) {
+    ASSERT_EQ(counts[repo], 1) << repo;
+    ASSERT_EQ(repository_status_with(repo, tokens[repo]), 200) << repo;
+  }
 }
 
 long CliWorld::repository_status_with(const std::string& repo, const std::string& secret) const {

@@ -40,6 +40,10 @@ struct CliWorld {
   long repository_status_with(const std::string& repo, const std::string& secret) const;
   // Number of repository tokens in the database (live or not).
   std::int64_t stored_token_count() const;
+  // The run's output file `out` (repository,token lines) holds one secret per repository, each repository
+  // has exactly one live token of the family, and each secret opens its repository. Counted in the
+  // database and checked with each repository's own token, so the check itself is not rate limited.
+  void expect_one_working_token_each(const std::filesystem::path& out) const;
 };
 
 // `repository,token` lines -> map.
