@@ -16,24 +16,7 @@ DURATION=${DURATION:-5}
 RUNS=${RUNS:-3}
 REPOS=${REPOS:-100000}
 TOKENS=${TOKENS:-200000}
-work=$(mktemp -d /tmp/repotokens-bench.XXXXXX)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-start_server() {  # extra args...
-  rm -f "$work/port"
-  "$build/repotokensd" serve --db "sqlite:$work/bench.db" --listen 127.0.0.1:0 --port-file "$work/port" \
-    --rate-limit-per-token 0 --rate-limit-per-address 0 --log-level warn "$@" 2>>"$work/server.log" &
-  server_pid=$!
-  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-  port=$(cat "$work/port")
-  base="http://127.0.0.1:$port"
-}
-stop_server() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
+. "$here/server_common.sh"
 
 # wrk_rps CONNECTIONS SCRIPT PATH [HEADER] -> requests/s (median of RUNS runs)
 wrk_rps() {
@@ -51,16 +34,9 @@ wrk_rps() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$server_pid/status"; }
 
-start_server
-admin=$("$build/repotokensd" admin create-user --db "sqlite:$work/bench.db" --name bench-admin --instance-admin)
-auth="api-token: $admin"
-curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' -d '{"provider":"gh","name":"bench"}' \
-  "$base/api/v3/organizations" >/dev/null
+start_server "$build"
 echo "seeding $REPOS repositories..." >&2
-seq 0 $((REPOS - 1)) | awk '{printf "POST /api/v3/repositories {\"provider\":\"gh\",\"repositoryFullPath\":\"bench/r%06d\"}\n", $1}' \
-  | "$build/bench/http_replay" "$base" 32 "$auth" >&2
-project=$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' -d '{"name":"bench"}' \
-  "$base/api/v3/organizations/gh/bench/repositories/r000001/tokens" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+seed_bench_org "$build" "$REPOS" 32
 
 health=$(wrk_rps 64 headers.lua /api/v3/health)
 get_repo=$(wrk_rps 64 headers.lua /api/v3/organizations/gh/bench/repositories/r000001 "project-token: $project")
@@ -76,11 +52,11 @@ page901=$(wrk_rps 16 headers.lua "/api/v3/organizations/gh/bench/repositories?li
 
 create_group=$(wrk_rps 64 create_tokens.lua /api/v3/health "$auth")
 stop_server
-start_server --group-commit off
+start_server "$build" --group-commit off
 create_single=$(wrk_rps 64 create_tokens.lua /api/v3/health "$auth")
 stop_server
 
-start_server
+start_server "$build"
 have=$(sqlite3 "$work/bench.db" 'SELECT count(*) FROM repository_tokens' 2>/dev/null || echo 0)
 if [ "$have" -lt "$TOKENS" ]; then
   echo "topping up to $TOKENS tokens (have $have)..." >&2

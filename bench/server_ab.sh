@@ -15,33 +15,14 @@ b=$(cd "$2" && pwd)
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-5}
 REPOS=${REPOS:-1000}
-replay=$b/bench/http_replay  # the seeding client; the same for both servers
-work=$(mktemp -d /tmp/repotokens-bench.XXXXXX)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/server_common.sh"
 
 # measure BUILD LABEL: appends "LABEL health-rps health-µs get-repository-rps get-repository-µs" to $work/results
 measure() {
   local build=$1 label=$2
-  rm -f "$work"/bench.db* "$work/port"
-  local admin
-  admin=$("$build/repotokensd" admin create-user --db "sqlite:$work/bench.db" --name bench-admin --instance-admin)
-  "$build/repotokensd" serve --db "sqlite:$work/bench.db" --listen 127.0.0.1:0 --port-file "$work/port" \
-    --rate-limit-per-token 0 --rate-limit-per-address 0 --log-level warn 2>>"$work/server.log" &
-  server_pid=$!
-  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-  local base="http://127.0.0.1:$(cat "$work/port")" auth="api-token: $admin"
-  curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' -d '{"provider":"gh","name":"bench"}' \
-    "$base/api/v3/organizations" >/dev/null
-  seq 0 $((REPOS - 1)) | awk '{printf "POST /api/v3/repositories {\"provider\":\"gh\",\"repositoryFullPath\":\"bench/r%06d\"}\n", $1}' \
-    | "$replay" "$base" 16 "$auth" >/dev/null 2>&1
-  local project
-  project=$(curl -sf -X POST -H "$auth" -H 'Content-Type: application/json' -d '{"name":"bench"}' \
-    "$base/api/v3/organizations/gh/bench/repositories/r000001/tokens" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+  rm -f "$work"/bench.db*
+  start_server "$build"
+  seed_bench_org "$build" "$REPOS" 16 "$b/bench/http_replay"  # one seeding client for both servers
   # rps PATH [HEADER] -> "requests/s server-CPU-µs/request" (the server's utime+stime over the run, from
   # /proc, divided by the requests wrk completed: less sensitive than req/s to other load on the machine)
   rps() {
@@ -59,7 +40,7 @@ measure() {
   local health get_repo
   health=$(rps /api/v3/health)
   get_repo=$(rps /api/v3/organizations/gh/bench/repositories/r000001 "project-token: $project")
-  kill "$server_pid"; wait "$server_pid" || true; server_pid=""
+  stop_server
   echo "$label $health $get_repo" >> "$work/results"
   echo "round: $label health (req/s, µs/req) $health getRepository $get_repo" >&2
 }
