@@ -18,13 +18,11 @@ namespace {
 
 // Every table of the schema, parents before children. A source table missing here stops the copy (a
 // migration that adds a table must add it here too), so nothing is ever left behind silently.
-constexpr const char* kTables[] = {"users",          "account_tokens",    "organizations",
-                                   "memberships",    "repositories",      "repository_permissions",
-                                   "repository_tokens", "audit_events",   "coverage_reports",
-                                   "coverage_uploads",  "console_sessions",
-                                   "webhooks",          "webhook_events",
-
-                                   "ci_trust_rules",    "ci_jti"};
+constexpr const char* kTables[] = {
+    "users",         "account_tokens", "organizations",    "memberships",      "repositories",
+    "repository_permissions",          "repository_tokens", "audit_events",    "coverage_reports",
+    "coverage_uploads",                "console_sessions",  "webhooks",        "webhook_events",
+    "ci_trust_rules",                  "ci_jti"};
 // Each side's own record of its migrations: not data, never copied.
 constexpr std::string_view kBookkeeping = "schema_migrations";
 // Kept by the target's own triggers as the rows it counts arrive; never copied, compared after the copy.
@@ -233,19 +231,22 @@ Result<CopyReport> copy_in_transaction(sqlite::Connection& source, postgres::Con
   // The derived counts the target's triggers made must be the source's (same groups, same sums); the
   // report lists the table with its verified row count like the copied ones.
   if (source_tables.count(std::string(kDerived)) && target_tables.count(std::string(kDerived))) {
-    std::int64_t rows = 0;
-    for (const char* what : {"count(*)", "CAST(coalesce(sum(repositories), 0) AS BIGINT)"}) {
-      const std::string sql = std::string("SELECT ") + what + " FROM " + quoted(std::string(kDerived));
+    const std::string derived(kDerived);
+    // The source's value of `what` over the table, when the target's is the same.
+    auto same = [&](const std::string& what) -> Result<std::int64_t> {
+      const std::string sql = "SELECT " + what + " FROM " + quoted(derived);
       RT_TRY(auto in_source, source.query_int64(sql));
       RT_TRY(auto in_target, target.query_int64(sql));
       if (in_source.value_or(0) != in_target.value_or(0))
-        return make_error(ErrorKind::internal, "verification failed for " + std::string(kDerived) + ": " + what + " is " +
+        return make_error(ErrorKind::internal, "verification failed for " + derived + ": " + what + " is " +
                                                    std::to_string(in_source.value_or(0)) + " in the source, " +
                                                    std::to_string(in_target.value_or(0)) +
                                                    " in the target; nothing was committed");
-      if (rows == 0) rows = in_source.value_or(0);
-    }
-    report.tables.push_back({std::string(kDerived), rows});
+      return in_source.value_or(0);
+    };
+    RT_TRY(std::int64_t rows, same("count(*)"));
+    RT_TRY_STATUS(same("CAST(coalesce(sum(repositories), 0) AS BIGINT)"));
+    report.tables.push_back({derived, rows});
   }
   return report;
 }
