@@ -17,6 +17,8 @@
 #include "core/result.h"
 #include "core/time.h"
 
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY; <openssl/evp.h> stays in oidc.cc
+
 namespace rt {
 
 // The kinds of issuer the documentation describes; they decide which claims are immutable ids and which
@@ -59,7 +61,10 @@ std::map<std::string, std::string> ci_claims_as_text(const std::string& payload_
 struct CiPublicKey {
   std::string kid;
   std::string alg;  // "RS256" or "ES256"
-  std::string pem;
+  std::string pem;  // SubjectPublicKeyInfo; what `key` was made from when it is null
+  // The key as OpenSSL uses it, made once when the JWKS is read (re-decoding the PEM on every verification
+  // costs ~0.8 ms under OpenSSL 3; docs/design.md "Secretless CI"). Shared read-only between threads.
+  std::shared_ptr<evp_pkey_st> key;
 };
 // Parses a JWKS document ({"keys": [...]}): RSA keys (n, e) and EC P-256 keys (x, y) become CiPublicKeys;
 // keys of other types or curves, keys without kid, and keys whose `use` is not "sig" are skipped. `invalid`
@@ -103,8 +108,9 @@ struct CiJwtParts {
 // objects.
 Result<CiJwtParts> split_jwt(std::string_view jwt);
 
-// Whether the signature of `jwt` verifies with `key` under exactly the alg `key.alg` (libjwt). The caller
-// has checked that the header's alg is that one.
+// Whether the signature of `jwt` verifies with `key` under exactly the alg `key.alg` (OpenSSL 3 EVP:
+// RSASSA-PKCS1-v1_5 SHA-256, or ECDSA P-256 SHA-256 over JWS's raw r||s), and the JWT's header names that
+// alg. Never HMAC, never none.
 bool verify_jwt_signature(std::string_view jwt, const CiPublicKey& key);
 
 }  // namespace rt

@@ -84,7 +84,8 @@ Service::Service(Store& store, const SecretHasher& hasher, const Clock& clock, R
       organizations_(std::chrono::milliseconds(options_.cache_ttl_ms)),
       repositories_(std::chrono::milliseconds(options_.cache_ttl_ms)),
       roles_(std::chrono::milliseconds(options_.cache_ttl_ms)),
-      permissions_(std::chrono::milliseconds(options_.cache_ttl_ms)) {
+      permissions_(std::chrono::milliseconds(options_.cache_ttl_ms)),
+      ci_rules_(std::chrono::milliseconds(options_.cache_ttl_ms)) {
   metrics::describe("repotokens_auth_failures_total", "counter", "Refused credentials by reason.");
   metrics::describe("repotokens_rate_limited_total", "counter", "Requests refused by a rate limit, by scope.");
   metrics::describe("repotokens_tokens_created_total", "counter", "Tokens issued, by kind.");
@@ -306,6 +307,7 @@ void Service::invalidate_caches() {
   repositories_.clear();
   roles_.clear();
   permissions_.clear();
+  ci_rules_.clear();
 }
 
 Result<Repository> Service::find_repo(Id org_id, const std::string& name) {

@@ -30,6 +30,7 @@
 namespace rt {
 
 class GitHubKeys;  // leaks/github_keys.h
+class CiRuleIndex;  // ci/rule_index.h
 
 // Credentials as the request carried them (any header spelling already folded by the server).
 struct Credentials {
@@ -458,6 +459,7 @@ class Service {
   TtlCache<std::string, std::optional<Permission>> permissions_;  // "<repository id>/<user id>"
 
   std::unique_ptr<CiKeyCache> ci_keys_;  // null when no CI issuer is configured
+  TtlCache<std::string, std::shared_ptr<const CiRuleIndex>> ci_rules_;  // issuer URL -> its trust rules
 
   std::mutex use_mu_;
   std::map<std::pair<int, Id>, UnixTime> pending_use_;

@@ -3,10 +3,12 @@
 // order that reveals least: shape, alg, issuer, signature, times, audience, jti, then the rules' claims.
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "ci/rule_index.h"
 #include "service/internal.h"
 
 namespace rt {
@@ -31,15 +33,6 @@ Status require_repo_admin(const Service::Access& a) {
                                                       repo_path(a.org, a.repo->name)));
 }
 
-std::vector<std::pair<std::string, std::string>> rule_claims(const CiTrustRule& rule) {
-  std::vector<std::pair<std::string, std::string>> out;
-  json doc = json::parse(rule.claims_json, nullptr, false);
-  if (!doc.is_object()) return out;
-  for (auto it = doc.begin(); it != doc.end(); ++it)
-    if (it.value().is_string()) out.emplace_back(it.key(), it.value().get<std::string>());
-  return out;
-}
-
 // A numeric time claim: nullopt when absent; `malformed` when present but not a number.
 Result<std::optional<UnixTime>> time_claim(const json& payload, const char* name) {
   auto it = payload.find(name);
@@ -48,14 +41,16 @@ Result<std::optional<UnixTime>> time_claim(const json& payload, const char* name
   return std::optional<UnixTime>(static_cast<UnixTime>(it->get<double>()));
 }
 
-bool audience_holds(const json& payload, const std::string& audience) {
+// The token's `aud`: one string or a list of them.
+std::set<std::string> token_audiences(const json& payload) {
+  std::set<std::string> out;
   auto it = payload.find("aud");
-  if (it == payload.end()) return false;
-  if (it->is_string()) return it->get<std::string>() == audience;
+  if (it == payload.end()) return out;
+  if (it->is_string()) out.insert(it->get<std::string>());
   if (it->is_array())
     for (const json& a : *it)
-      if (a.is_string() && a.get<std::string>() == audience) return true;
-  return false;
+      if (a.is_string()) out.insert(a.get<std::string>());
+  return out;
 }
 
 // The token name: ci-<run_id>-<jti prefix> (several jobs of one run each get their own), ci-<jti prefix>
@@ -147,7 +142,9 @@ Result<CiTrustRule> Service::add_ci_trust_rule(const Principal& p, const RepoRef
                      fmt::format("issuer={} audience={} claims={} lifetimeMinutes={}", rule.issuer,
                                  rule.audience.empty() ? options_.ci_default_audience : rule.audience,
                                  rule.claims_json, rule.lifetime_minutes));
-  return timed("create_ci_trust_rule", [&] { return store_.create_ci_trust_rule(rule, event); });
+  auto created = timed("create_ci_trust_rule", [&] { return store_.create_ci_trust_rule(rule, event); });
+  ci_rules_.clear();
+  return created;
 }
 
 Status Service::delete_ci_trust_rule(const Principal& p, const RepoRef& ref, Id rule_id) {
@@ -156,7 +153,9 @@ Status Service::delete_ci_trust_rule(const Principal& p, const RepoRef& ref, Id 
   RT_TRY_STATUS(require_repo_admin(a));
   auto event = audit(p, a.org.id, "repository.ci_trust.delete", repo_path(a.org, a.repo->name),
                      fmt::format("rule={}", rule_id));
-  return timed("delete_ci_trust_rule", [&] { return store_.delete_ci_trust_rule(a.repo->id, rule_id, event); });
+  auto deleted = timed("delete_ci_trust_rule", [&] { return store_.delete_ci_trust_rule(a.repo->id, rule_id, event); });
+  ci_rules_.clear();
+  return deleted;
 }
 
 Result<CiExchange> Service::exchange_ci_token(std::string_view jwt) {
@@ -192,20 +191,16 @@ Result<CiExchange> Service::exchange_ci_token(std::string_view jwt) {
   const std::string jti = payload.contains("jti") && payload["jti"].is_string() ? payload["jti"].get<std::string>() : "";
   if (jti.empty() || jti.size() > 200) return refused("malformed: the JWT has no jti, so a replay could not be refused");
 
-  RT_TRY(std::vector<CiTrustRule> rules, timed("find_ci_trust_rules", [&] { return store_.find_ci_trust_rules(issuer->url); }));
+  // The issuer's rules, indexed; read through a cache like tokens are, so a rule removed through another
+  // node stops matching within --cache-ttl-ms (at once through this one).
+  RT_TRY(std::shared_ptr<const CiRuleIndex> rules, cached(ci_rules_, issuer->url, [&]() -> Result<std::shared_ptr<const CiRuleIndex>> {
+           RT_TRY(std::vector<CiTrustRule> found, store_.find_ci_trust_rules(issuer->url));
+           return std::make_shared<const CiRuleIndex>(issuer->kind, std::move(found), options_.ci_default_audience);
+         }, "find_ci_trust_rules"));
   const std::map<std::string, std::string> claims = ci_claims_as_text(parts.payload_json);
-  bool audience_seen = false;
-  const CiTrustRule* matched = nullptr;
-  for (const CiTrustRule& rule : rules) {
-    const std::string& audience = rule.audience.empty() ? options_.ci_default_audience : rule.audience;
-    if (audience.empty() || !audience_holds(payload, audience)) continue;
-    audience_seen = true;
-    if (!first_mismatch(issuer->kind, rule_claims(rule), claims)) {
-      matched = &rule;
-      break;
-    }
-  }
-  if (!rules.empty() && !audience_seen)
+  const CiRuleIndex::Match found = rules->match(claims, token_audiences(payload));
+  const CiTrustRule* matched = found.rule;
+  if (!rules->empty() && !found.audience_seen)
     return refused("wrong audience: no trust rule of this issuer expects the JWT's aud; request the ID token with "
                    "the audience the rule names");
   // Word for word the same whether a repository exists or not.

@@ -5,6 +5,7 @@
 # cryptography (Debian's python3-jwt, python3-cryptography). Test-only controls live under /_issuer/:
 #   POST /_issuer/sign   {"claims": {...}, "key": "rsa"|"ec"|"unpublished", "alg"?: "none"|"HS256",
 #                         "tamper"?: true}  -> {"jwt": "..."}
+#   POST /_issuer/sign-many {"requests": [sign request, ...]} -> {"jwts": [...]} (for bench/ci_exchange.sh)
 #   POST /_issuer/rotate -> a new RSA key replaces the published one ({"kid"})
 #   POST /_issuer/down   {"down": true|false} -> discovery and JWKS answer 503 while down
 #   GET  /_issuer/state  -> {"jwks_fetches": n}
@@ -124,6 +125,8 @@ class Handler(BaseHTTPRequestHandler):
         req = json.loads(self.rfile.read(length) or b"{}")
         if self.path == "/_issuer/sign":
             return self.answer(200, sign(req))
+        if self.path == "/_issuer/sign-many":
+            return self.answer(200, {"jwts": [sign(r)["jwt"] for r in req.get("requests", [])]})
         if self.path == "/_issuer/rotate":
             with STATE.lock:
                 STATE.keys["rsa"] = Key("rsa")

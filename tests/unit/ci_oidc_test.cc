@@ -172,11 +172,21 @@ TEST(CiJwt, SignaturesVerifyOnlyWithTheKeysOwnAlg) {
   EXPECT_TRUE(verify_jwt_signature(good_ec, ec_key));
   EXPECT_FALSE(verify_jwt_signature(good_rsa, ec_key));
   EXPECT_FALSE(verify_jwt_signature(good_ec, rsa_key));
-  // HMAC keyed with the public key verifies under libjwt's HS256, so the alg must be checked too.
+  // HMAC keyed with the public key would verify as HS256, so the alg must be checked too.
   EXPECT_FALSE(verify_jwt_signature(rsa.sign("r", true), rsa_key));
   std::string tampered = good_rsa;
   tampered[tampered.find('.') + 2] ^= 1;
   EXPECT_FALSE(verify_jwt_signature(tampered, rsa_key));
+
+  // A key known only by its PEM (no EVP key made at JWKS time) verifies the same way.
+  EXPECT_TRUE(verify_jwt_signature(good_rsa, CiPublicKey{.kid = "r", .alg = "RS256", .pem = rsa_key.pem, .key = {}}));
+  EXPECT_TRUE(verify_jwt_signature(good_ec, CiPublicKey{.kid = "e", .alg = "ES256", .pem = ec_key.pem, .key = {}}));
+  EXPECT_FALSE(verify_jwt_signature(good_rsa, CiPublicKey{.kid = "r", .alg = "RS256", .pem = "not a key", .key = {}}));
+  // ES256 is exactly 64 bytes of r||s: a DER signature or a cut one is refused, not decoded.
+  const std::string ec_head = good_ec.substr(0, good_ec.rfind('.') + 1);
+  EXPECT_FALSE(verify_jwt_signature(ec_head + base64url_encode(std::string(63, '\x01')), ec_key));
+  EXPECT_FALSE(verify_jwt_signature(ec_head + base64url_encode(std::string(72, '\x30')), ec_key));
+  EXPECT_FALSE(verify_jwt_signature(ec_head + "!!", ec_key));
 
   auto parts = split_jwt(good_ec);
   ASSERT_TRUE(parts.ok());
