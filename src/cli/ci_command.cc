@@ -235,7 +235,7 @@ void add_ci_command(CLI::App& app, CommandContext ctx) {
       ->type_name("NAME");
   token->add_flag("--show-secret", f->show_secret, "allow printing the token on a terminal");
   set_examples(token, {"repotokens ci token --api-url https://repotokens.example --export   # GitHub Actions",
-                       "export CODACY_PROJECT_TOKEN=$(repotokens ci token --id-token-env REPOTOKENS_ID_TOKEN)   # GitLab CI",
+                       "CODACY_PROJECT_TOKEN=$(repotokens ci token --id-token-env REPOTOKENS_ID_TOKEN)   # GitLab CI, then export it",
                        "repotokens ci token --id-token-file job.jwt"});
   set_examples(ci, {"repotokens ci token --export"});
   GlobalOptions& g = ctx.global;

@@ -366,5 +366,30 @@ TEST_F(CliCi, BulkTrustAddBindsEachRepositoryToItsGithubIdAndSkipsThoseWithoutOn
   EXPECT_EQ(rules(), 2);
 }
 
+TEST_F(CliCi, OnATerminalBulkTrustAsksAndCiTokenDoesNotPrintTheSecret) {
+  execute_sql(w.server->db_url(), "UPDATE repositories SET remote_identifier = '5000' WHERE name = 'r-0000'");
+  auto env = with(w.cli_env(), no_ci_env());
+  const auto bulk = w.cli_args({"trust", "add", "--match", "r-*", "--issuer", github.url(), "--claim", "ref=refs/heads/main"});
+  auto no = run_on_terminal(bulk, env, "n\n");
+  EXPECT_EQ(no.exit_code, 3) << no.out;
+  EXPECT_NE(no.out.find("Add trust rules to 1 repositories in gh/acme? [y/N]"), std::string::npos) << no.out;
+  EXPECT_EQ(rules(), 0);
+  auto yes = run_on_terminal(bulk, env, "y\n");
+  EXPECT_EQ(yes.exit_code, 0) << yes.out;
+  EXPECT_EQ(rules(), 1);
+
+  // The job's token is not shown on a terminal (and so not issued) unless asked for.
+  const std::int64_t before = tokens();
+  const std::string jwt_file = (w.server->dir() / "t.jwt").string();
+  std::ofstream(jwt_file) << signed_github_jwt("r-0000", "5000");
+  auto hidden = run_on_terminal(w.cli_args({"ci", "token", "--id-token-file", jwt_file}), env);
+  EXPECT_EQ(hidden.exit_code, 2) << hidden.out;
+  EXPECT_NE(hidden.out.find("not printed on a terminal"), std::string::npos) << hidden.out;
+  EXPECT_EQ(tokens(), before);
+  auto shown = run_on_terminal(w.cli_args({"ci", "token", "--id-token-file", jwt_file, "--show-secret"}), env);
+  EXPECT_EQ(shown.exit_code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("rtkr_"), std::string::npos) << shown.out;
+}
+
 }  // namespace
 }  // namespace rt::test
