@@ -38,6 +38,8 @@ void add_member_command(CLI::App& app, CommandContext ctx);
 void add_coverage_command(CLI::App& app, CommandContext ctx);
 void add_revoke_leaked_command(CLI::App& app, CommandContext ctx);
 void add_webhooks_command(CLI::App& app, CommandContext ctx);
+void add_ci_command(CLI::App& app, CommandContext ctx);
+void add_trust_command(CLI::App& app, CommandContext ctx);
 
 // One client for a simple command; a retry prints a line on stderr (unless --quiet).
 struct Session {

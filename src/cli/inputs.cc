@@ -159,4 +159,24 @@ Result<std::vector<std::string>> read_repository_file(const std::string& path) {
   return names;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> parse_claims(const std::vector<std::string>& given) {
+  std::vector<std::pair<std::string, std::string>> claims;
+  for (const auto& text : given) {
+    const auto eq = text.find('=');
+    const std::string name = eq == std::string::npos ? "" : text.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : text.substr(eq + 1);
+    const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':';
+    });
+    if (!name_ok || value.empty())
+      return make_error(ErrorKind::invalid, "--claim '" + text.substr(0, 100) +
+                                                "': expected NAME=VALUE, e.g. --claim repository_id=123456 or --claim "
+                                                "'ref=refs/heads/*'");
+    for (const auto& [n, v] : claims)
+      if (n == name) return make_error(ErrorKind::invalid, "--claim: '" + name + "' is given twice");
+    claims.emplace_back(name, value);
+  }
+  return claims;
+}
+
 }  // namespace rt::cli

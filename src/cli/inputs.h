@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -44,6 +45,11 @@ struct Selection {
   std::optional<std::unordered_set<std::string>> listed;  // from --repos-file
   bool selects(std::string_view repo) const;
 };
+
+// `--claim NAME=VALUE` (repeatable) -> (name, value) pairs in order. A name is letters, digits and
+// `_ - . :`; the value is everything after the first `=` and must not be empty. A malformed or repeated
+// claim is an `invalid` error naming it and showing the form.
+Result<std::vector<std::pair<std::string, std::string>>> parse_claims(const std::vector<std::string>& given);
 
 // Glob with *, ? and [...] (fnmatch semantics; `/` is an ordinary character).
 bool glob_matches(std::string_view pattern, std::string_view text);

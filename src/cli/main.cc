@@ -21,7 +21,8 @@ constexpr const char* kExitStatusText =
     "  1  the job failed (a request or a repository failed; expiring: tokens are expiring)\n"
     "  2  usage: the command line or the config file is wrong\n"
     "  3  cancelled at the confirmation prompt\n"
-    "  4  authentication: the API token was refused (unknown, revoked or expired)\n";
+    "  4  authentication: the API token was refused (unknown, revoked or expired); ci token: the ID token was\n"
+    "     refused\n";
 
 std::vector<CLI::App*> named_subcommands(CLI::App* app) {
   return app->get_subcommands([](CLI::App* s) { return !s->get_name().empty(); });
@@ -242,6 +243,8 @@ int main(int argc, char** argv) {
   add_coverage_command(app, ctx);
   add_revoke_leaked_command(app, ctx);
   add_webhooks_command(app, ctx);
+  add_trust_command(app, ctx);
+  add_ci_command(app, ctx);
   app.add_subcommand("help", "show the help of a command: repotokens help provision, repotokens help tokens list");
   add_footers(&app, &app);
   app.footer(std::string(kExitStatusText) +

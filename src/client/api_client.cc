@@ -97,6 +97,9 @@ RepositorySummary to_repository(const json& item) {
   s.full_path = string_field(r, "fullPath");
   s.visibility = string_field(r, "visibility");
   s.permission = string_field(r, "permission");
+  s.remote_identifier = string_field(r, "remoteIdentifier");
+  if (s.remote_identifier.empty() && r.contains("remoteIdentifier") && r["remoteIdentifier"].is_number_integer())
+    s.remote_identifier = std::to_string(r["remoteIdentifier"].get<std::int64_t>());
   return s;
 }
 
@@ -122,6 +125,21 @@ CoverageUploadInfo to_coverage_upload(const json& u) {
   info.at = time_field(u, "uploadedAt");
   if (!info.at) info.at = time_field(u, "createdAt");
   return info;
+}
+
+CiTrustRuleInfo to_trust_rule(const json& d) {
+  CiTrustRuleInfo rule;
+  rule.id = id_field(d, "id");
+  rule.issuer = string_field(d, "issuer");
+  rule.audience = string_field(d, "audience");
+  if (d.contains("claims") && d["claims"].is_object())
+    for (auto it = d["claims"].begin(); it != d["claims"].end(); ++it)
+      rule.claims.emplace_back(it.key(), it->is_string() ? it->get<std::string>() : it->dump());
+  rule.lifetime_minutes = d.value("lifetimeMinutes", 0);
+  rule.binds_only_names = d.value("bindsOnlyNames", false);
+  rule.created_at = time_field(d, "createdAt");
+  rule.created_by = string_field(d, "createdBy");
+  return rule;
 }
 
 }  // namespace
@@ -393,6 +411,56 @@ Status ApiClient::report_leaked_token(const std::string& secret, const std::stri
   json body = {{"token", secret}};
   if (!location.empty()) body["location"] = location;
   RT_TRY(auto r, call("POST", "/tokens/revoke", body.dump()));  // repeatable: revoking twice is harmless
+  (void)r;
+  return ok_status();
+}
+
+Result<CiExchangedToken> ApiClient::exchange_ci_token(const std::string& jwt) {
+  RT_TRY(auto r, call("POST", "/ci/token", json{{"jwt", jwt}}.dump(), false));
+  RT_TRY(auto body, parse_body(r));
+  const json& d = unwrap(body);
+  CiExchangedToken t;
+  t.secret = string_field(d, "token");
+  t.name = string_field(d, "name");
+  t.expires_at = time_field(d, "expiresAt");
+  if (d.contains("repository") && d["repository"].is_object()) {
+    t.provider = string_field(d["repository"], "provider");
+    t.owner = string_field(d["repository"], "owner");
+    t.repository = string_field(d["repository"], "name");
+  }
+  if (t.secret.empty()) return make_error(ErrorKind::internal, "the server's reply to the exchange held no token");
+  return t;
+}
+
+Result<std::vector<CiTrustRuleInfo>> ApiClient::list_ci_trust_rules(const std::string& provider,
+                                                                    const std::string& org, const std::string& repo) {
+  RT_TRY(auto r, call("GET", repo_path(provider, org, repo) + "/ci-trust"));
+  RT_TRY(auto body, parse_body(r));
+  const json& d = unwrap(body);
+  if (!d.is_array()) return make_error(ErrorKind::internal, "the server's list of trust rules is not a list");
+  std::vector<CiTrustRuleInfo> rules;
+  for (const auto& item : d)
+    if (item.is_object()) rules.push_back(to_trust_rule(item));
+  return rules;
+}
+
+Result<CiTrustRuleInfo> ApiClient::add_ci_trust_rule(const std::string& provider, const std::string& org,
+                                                     const std::string& repo, const NewCiTrustRule& rule) {
+  json claims = json::object();
+  for (const auto& [name, value] : rule.claims) claims[name] = value;
+  json body = {{"issuer", rule.issuer}, {"claims", claims}};
+  if (rule.audience) body["audience"] = *rule.audience;
+  if (rule.lifetime_minutes) body["lifetimeMinutes"] = *rule.lifetime_minutes;
+  if (rule.binds_only_names) body["bindsOnlyNames"] = true;
+  // Not repeated once it may have been carried out: a second identical rule is what `trust add` avoids.
+  RT_TRY(auto r, call("POST", repo_path(provider, org, repo) + "/ci-trust", body.dump(), false));
+  RT_TRY(auto parsed, parse_body(r));
+  return to_trust_rule(unwrap(parsed));
+}
+
+Status ApiClient::delete_ci_trust_rule(const std::string& provider, const std::string& org, const std::string& repo,
+                                       Id id) {
+  RT_TRY(auto r, call("DELETE", repo_path(provider, org, repo) + "/ci-trust/" + std::to_string(id)));
   (void)r;
   return ok_status();
 }

@@ -40,6 +40,7 @@ struct RepositorySummary {
   std::string full_path;
   std::string visibility;
   std::string permission;
+  std::string remote_identifier;  // the provider's id of the repository (Codacy: GitHub's repository id); may be ""
 };
 
 // A repository token as listed. Codacy's list carries no name and no dates but may carry the secret:
@@ -78,6 +79,36 @@ struct CoverageUploadInfo {
 // The uploads of repotokensd's upload log ({"data": [...]}) or of Codacy's listCoverageReports
 // ({"data": {"hasCoverageOverview", "lastReports": [...]}}), at most `limit`. `internal` for any other shape.
 Result<std::vector<CoverageUploadInfo>> parse_coverage_reports(const std::string& body, int limit);
+
+// A repository's CI trust rule (API.md "Secretless CI"): which CI jobs may exchange their OIDC token for a
+// short-lived token of that repository.
+struct CiTrustRuleInfo {
+  Id id = 0;
+  std::string issuer;
+  std::string audience;  // as the server reports it (its default filled in)
+  std::vector<std::pair<std::string, std::string>> claims;  // name -> value or glob, in the server's order
+  int lifetime_minutes = 0;
+  bool binds_only_names = false;
+  std::optional<UnixTime> created_at;
+  std::string created_by;
+};
+
+// What `trust add` asks for; an absent audience or lifetime is the server's default.
+struct NewCiTrustRule {
+  std::string issuer;
+  std::optional<std::string> audience;
+  std::vector<std::pair<std::string, std::string>> claims;
+  std::optional<int> lifetime_minutes;
+  bool binds_only_names = false;
+};
+
+// The answer to a CI exchange: a repository token that lives minutes.
+struct CiExchangedToken {
+  std::string secret;  // never printed by the client
+  std::string name;
+  std::optional<UnixTime> expires_at;
+  std::string provider, owner, repository;
+};
 
 // Counters shared by every client of a run (for progress lines and benchmarks).
 struct ClientStats {
@@ -147,6 +178,17 @@ class ApiClient {
   // POST /tokens/revoke (repotokensd, API.md "Leaked tokens"): reports a leaked secret, which the server
   // revokes when it is one of its tokens. The answer is the same (204) whether or not it matched.
   Status report_leaked_token(const std::string& secret, const std::string& location = {});
+
+  // Secretless CI (repotokensd, API.md "Secretless CI"). The exchange POST /ci/token sends no credential
+  // of its own (the signed JWT is one) and is never repeated once it may have reached the server: a JWT's
+  // jti is accepted once, so a blind retry would only be refused as "replayed". A refusal is
+  // `unauthorized` with the server's reason ("wrong audience: ...").
+  Result<CiExchangedToken> exchange_ci_token(const std::string& jwt);
+  Result<std::vector<CiTrustRuleInfo>> list_ci_trust_rules(const std::string& provider, const std::string& org,
+                                                           const std::string& repo);
+  Result<CiTrustRuleInfo> add_ci_trust_rule(const std::string& provider, const std::string& org,
+                                            const std::string& repo, const NewCiTrustRule& rule);
+  Status delete_ci_trust_rule(const std::string& provider, const std::string& org, const std::string& repo, Id id);
 
   // The raw call with pacing and retries, for the typed calls above. `path` is under /api/v3. With
   // `repeatable` false, an attempt that may have reached the server is not repeated (see uncertain()).

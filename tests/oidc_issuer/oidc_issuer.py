@@ -8,7 +8,12 @@
 #   POST /_issuer/sign-many {"requests": [sign request, ...]} -> {"jwts": [...]} (for bench/ci_exchange.sh)
 #   POST /_issuer/rotate -> a new RSA key replaces the published one ({"kid"})
 #   POST /_issuer/down   {"down": true|false} -> discovery and JWKS answer 503 while down
-#   GET  /_issuer/state  -> {"jwks_fetches": n}
+#   GET  /_issuer/state  -> {"jwks_fetches": n, "actions_audiences": [aud of each ID-token request served]}
+#   POST /_issuer/actions {"request_token": "...", "claims": {...}} -> arms the GitHub Actions stand-in below
+# A stand-in for GitHub Actions' ID-token endpoint (what ACTIONS_ID_TOKEN_REQUEST_URL points at), test-only:
+#   GET  /_actions/idtoken?api-version=2.0&audience=AUD with "Authorization: bearer <request_token>"
+#        -> {"count": 1, "value": "<JWT of the armed claims, iss this issuer, aud AUD, fresh jti and times>"};
+#        401 for a missing or wrong request token, 400 without an audience, 404 before it is armed.
 import argparse
 import base64
 import hashlib
@@ -16,6 +21,8 @@ import hmac
 import json
 import sys
 import threading
+import time
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -57,6 +64,8 @@ class State:
         self.keys = {"rsa": Key("rsa"), "ec": Key("ec"), "unpublished": Key("rsa")}
         self.jwks_fetches = 0
         self.down = False
+        self.actions = None  # {"request_token", "claims"} once armed
+        self.actions_audiences = []
 
 
 STATE = State()
@@ -103,10 +112,33 @@ class Handler(BaseHTTPRequestHandler):
     def base(self):
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def actions_id_token(self, query):
+        with STATE.lock:
+            armed = STATE.actions
+        if armed is None:
+            return self.answer(404, {"message": "the Actions stand-in is not armed"})
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token, armed["request_token"]):
+            return self.answer(401, {"message": "bad or missing request token"})
+        audience = urllib.parse.parse_qs(query).get("audience", [""])[0]
+        if not audience:
+            return self.answer(400, {"message": "audience is required"})
+        now = int(time.time())
+        claims = dict(armed["claims"])
+        claims.update({"iss": self.base(), "aud": audience, "iat": now, "nbf": now - 5, "exp": now + 300,
+                       "jti": uuid.uuid4().hex})
+        with STATE.lock:
+            STATE.actions_audiences.append(audience)
+        return self.answer(200, {"count": 1, "value": sign({"claims": claims, "key": "rsa"})["jwt"]})
+
     def do_GET(self):
+        path, _, query = self.path.partition("?")
+        if path == "/_actions/idtoken":
+            return self.actions_id_token(query)
         if self.path == "/_issuer/state":
             with STATE.lock:
-                return self.answer(200, {"jwks_fetches": STATE.jwks_fetches})
+                return self.answer(200, {"jwks_fetches": STATE.jwks_fetches,
+                                         "actions_audiences": STATE.actions_audiences})
         with STATE.lock:
             down = STATE.down
         if down:
@@ -131,6 +163,10 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.keys["rsa"] = Key("rsa")
                 return self.answer(200, {"kid": STATE.keys["rsa"].kid})
+        if self.path == "/_issuer/actions":
+            with STATE.lock:
+                STATE.actions = {"request_token": str(req["request_token"]), "claims": req.get("claims", {})}
+            return self.answer(200, {})
         if self.path == "/_issuer/down":
             with STATE.lock:
                 STATE.down = bool(req.get("down"))

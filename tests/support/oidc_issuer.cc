@@ -40,4 +40,21 @@ long OidcIssuer::jwks_fetches() {
   return answer.json().value("jwks_fetches", 0L);
 }
 
+void OidcIssuer::arm_actions(const std::string& request_token, const nlohmann::json& claims) {
+  auto answer = http_->request("POST", "/_issuer/actions",
+                               nlohmann::json{{"request_token", request_token}, {"claims", claims}}.dump(),
+                               {"Content-Type: application/json"});
+  EXPECT_EQ(answer.status, 200) << answer.body;
+}
+
+std::string OidcIssuer::actions_request_url() const { return url() + "/_actions/idtoken?api-version=2.0"; }
+
+std::vector<std::string> OidcIssuer::actions_audiences() {
+  auto answer = http_->get("/_issuer/state");
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  std::vector<std::string> out;
+  for (const auto& a : answer.json().value("actions_audiences", nlohmann::json::array())) out.push_back(a.get<std::string>());
+  return out;
+}
+
 }  // namespace rt::test

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,11 @@ class OidcIssuer {
   void rotate();                // a new RSA key replaces the published one
   void set_down(bool down);     // discovery and JWKS answer 503 while down
   long jwks_fetches();
+  // Arms the stand-in of GitHub Actions' ID-token endpoint: a GET of actions_request_url() with
+  // "Authorization: bearer <request_token>" and `audience=` answers {"value": JWT of `claims`}.
+  void arm_actions(const std::string& request_token, const nlohmann::json& claims);
+  std::string actions_request_url() const;  // as ACTIONS_ID_TOKEN_REQUEST_URL (already holds a query)
+  std::vector<std::string> actions_audiences();  // the audience of each ID token it handed out
 
  private:
   PythonServer process_;

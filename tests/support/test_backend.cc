@@ -154,6 +154,32 @@ std::vector<std::vector<std::string>> query_rows(const std::string& db_url, cons
   return is_postgres_url(db_url) ? postgres_rows(db_url, sql) : sqlite_rows(db_url, sql);
 }
 
+void execute_sql(const std::string& db_url, const std::string& sql) {
+  if (is_postgres_url(db_url)) {
+    const std::string database = shared_database_name(db_url);
+    if (database.empty()) return;
+    try {
+      shared_postgres().psql(sql, database);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+    }
+    return;
+  }
+  const std::string path = sqlite_path(db_url).string();
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << "cannot open " << path << ": " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return;
+  }
+  sqlite3_busy_timeout(db, 10000);
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK)
+    ADD_FAILURE() << "cannot run " << sql << ": " << (message ? message : "");
+  sqlite3_free(message);
+  sqlite3_close(db);
+}
+
 std::map<std::string, std::int64_t> table_counts(const std::string& db_url) {
   const char* list_tables =
       is_postgres_url(db_url)

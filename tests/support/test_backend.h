@@ -44,6 +44,11 @@ std::filesystem::path sqlite_path(const std::string& db_url);
 // safe while the server runs; "postgresql://..." on the shared cluster) and returns every row's columns as
 // text (NULL as ""). Fails the test (ADD_FAILURE) and returns nothing when the query fails.
 std::vector<std::vector<std::string>> query_rows(const std::string& db_url, const std::string& sql);
+// Runs one writing statement on that database while its server runs (SQLite through a read-write
+// connection that waits for the server's locks; PostgreSQL through psql). For what the API cannot set,
+// such as a repository's remoteIdentifier (a provider's id that repotokensd does not learn by itself).
+// Fails the test when the statement fails.
+void execute_sql(const std::string& db_url, const std::string& sql);
 // Row counts of every table of that database.
 std::map<std::string, std::int64_t> table_counts(const std::string& db_url);
 // Every byte the database keeps on disk: the SQLite file with its -wal, -shm and -journal; on PostgreSQL

@@ -114,3 +114,26 @@ TEST(Provision, TokenFamilyIsTheNameOrTheNamePlusAGeneratedSuffix) {
 }
 
 }  // namespace rt::cli
+
+namespace rt::cli {
+namespace {
+
+TEST(Inputs, ClaimsAreNameEqualsValueInOrderAndABadOneIsNamed) {
+  auto claims = parse_claims({"repository_id=123", "ref=refs/heads/*", "workflow_ref=acme/api/.github/x.yml@refs/a=b"});
+  ASSERT_TRUE(claims.ok()) << claims.error().message;
+  EXPECT_EQ(*claims, (std::vector<std::pair<std::string, std::string>>{
+                         {"repository_id", "123"}, {"ref", "refs/heads/*"},
+                         {"workflow_ref", "acme/api/.github/x.yml@refs/a=b"}}));
+  for (const char* bad : {"repository_id", "=123", "ref=", "re f=x", "ref"}) {
+    auto r = parse_claims({bad});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().kind, ErrorKind::invalid);
+    EXPECT_NE(r.error().message.find("expected NAME=VALUE"), std::string::npos) << r.error().message;
+  }
+  auto twice = parse_claims({"ref=a", "ref=b"});
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.error().message.find("'ref' is given twice"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rt::cli
