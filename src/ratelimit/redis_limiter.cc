@@ -108,7 +108,7 @@ std::optional<RateLimitDecision> RedisLimiter::ask_redis(std::string_view key, c
   // The same integers decide() computes, in microseconds.
   const RateLimitRule us = in_microseconds(rule);
   const double interval = 1e9 / us.rate_per_second;
-  const std::string full_key = options_.key_prefix + rule.name + ":" + std::string(key);
+  const std::string full_key = options_.key_prefix + redis::qualified_key(rule, key);
   const std::string interval_arg = std::to_string(static_cast<std::int64_t>(interval));
   const std::string tolerance_arg = std::to_string(static_cast<std::int64_t>(interval * rule.burst));
   ReplyPtr r = command(c, {"EVALSHA", sha_for(c), "1", full_key, interval_arg, tolerance_arg});
@@ -132,11 +132,7 @@ std::optional<RateLimitDecision> RedisLimiter::ask_redis(std::string_view key, c
 
 RateLimitDecision RedisLimiter::fallback(std::string_view key, const RateLimitRule& rule) {
   if (options_.fail_open) return local_.check(key, rule);
-  RateLimitDecision d;
-  d.allowed = false;
-  d.unavailable = true;
-  d.retry_after = static_cast<double>(std::max<std::int64_t>(backoff_ms_.load(), 1000)) / 1000;
-  return d;
+  return redis::unavailable_decision(static_cast<double>(std::max<std::int64_t>(backoff_ms_.load(), 1000)) / 1000);
 }
 
 void RedisLimiter::on_failure(const std::string& why) {

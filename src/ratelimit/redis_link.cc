@@ -74,6 +74,21 @@ Result<RedisEndpoint> parse_redis_url(std::string_view url) {
 
 namespace redis {
 
+RateLimitDecision unavailable_decision(double retry_after) {
+  RateLimitDecision d;
+  d.allowed = false;
+  d.unavailable = true;
+  d.retry_after = retry_after;
+  return d;
+}
+
+std::string qualified_key(const RateLimitRule& rule, std::string_view key) {
+  std::string full;
+  full.reserve(rule.name.size() + 1 + key.size());
+  full.append(rule.name).append(":").append(key);
+  return full;
+}
+
 ReplyPtr command(redisContext* c, const std::vector<std::string>& args) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;

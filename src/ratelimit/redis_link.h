@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "ratelimit/limiter.h"
 
 struct redisContext;
 struct redisReply;
@@ -32,6 +33,12 @@ struct RedisEndpoint {
 Result<RedisEndpoint> parse_redis_url(std::string_view url);
 
 namespace redis {
+
+// A fail-closed limiter's answer during an outage: refused as unavailable (the caller answers 503), to be
+// retried after `retry_after` seconds.
+RateLimitDecision unavailable_decision(double retry_after);
+// "<rule>:<key>": how every Redis-backed limiter names a key's state (under its key prefix in Redis).
+std::string qualified_key(const RateLimitRule& rule, std::string_view key);
 
 using ReplyPtr = std::unique_ptr<redisReply, void (*)(void*)>;
 

@@ -14,23 +14,28 @@
 namespace rt {
 namespace {
 
-// KEYS[i] is charged ARGV[3i-2] admissions of ARGV[3i-1] µs each (ARGV[3i] is the rule's tolerance, which
-// bounds how long an idle key is kept); each reply element is that key's TAT minus Redis's now, in µs.
+// KEYS[i] is charged ARGV[3i-2] admissions of ARGV[3i-1] µs each, the first of them made ARGV[3i] µs ago:
+// they are charged as of then, not as of their arrival here, or a report delayed while the key's bucket
+// refilled would charge them against budget that had not existed when they were admitted (and refuse
+// that much too much). The reply is Redis's now, then for each key its TAT minus that now, all in µs.
 constexpr const char* kScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local out = {}
+local out = {now}
 for i, key in ipairs(KEYS) do
   local n = tonumber(ARGV[3 * i - 2])
   local interval = tonumber(ARGV[3 * i - 1])
+  local since = now - tonumber(ARGV[3 * i])
   local stored = redis.call('GET', key)
-  local tat = now
-  if stored then tat = math.max(tonumber(stored), now) end
+  local tat = since
+  if stored then tat = math.max(tonumber(stored), since) end
   if n > 0 and interval > 0 then
     tat = tat + n * interval
-    redis.call('SET', key, string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 1)
+    if tat > now then
+      redis.call('SET', key, string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 1)
+    end
   end
-  out[i] = tat - now
+  out[i + 1] = math.max(tat - now, 0)
 end
 return out
 )lua";
@@ -72,16 +77,9 @@ SharedLimiter::~SharedLimiter() {
 
 RateLimitDecision SharedLimiter::check(std::string_view key, const RateLimitRule& rule) {
   if (!rule.enabled()) return RateLimitDecision{true, rule.burst, 0, 0};
-  if (!options_.fail_open && outage_.down()) {
-    RateLimitDecision d;
-    d.allowed = false;
-    d.unavailable = true;
-    d.retry_after = static_cast<double>(std::max<std::int64_t>(backoff_ms_.load(), 1000)) / 1000;
-    return d;
-  }
-  std::string full;
-  full.reserve(rule.name.size() + 1 + key.size());
-  full.append(rule.name).append(":").append(key);
+  if (!options_.fail_open && outage_.down())
+    return redis::unavailable_decision(static_cast<double>(std::max<std::int64_t>(backoff_ms_.load(), 1000)) / 1000);
+  std::string full = redis::qualified_key(rule, key);
   Shard& shard = shards_[std::hash<std::string>{}(full) % kShards];
   std::lock_guard lock(shard.mu);
   const std::int64_t now = steady_ns();  // under the lock, as in GcraLimiter::check
@@ -99,7 +97,7 @@ RateLimitDecision SharedLimiter::check(std::string_view key, const RateLimitRule
   e.tolerance_us = static_cast<std::int64_t>(interval_us * rule.burst);
   RateLimitDecision d = GcraLimiter::decide(e.tat_ns, now, rule);
   if (d.allowed) {
-    ++e.pending;
+    if (e.pending++ == 0) e.first_pending_ns = now;
     if (!e.queued) {
       e.queued = true;
       shard.dirty.push_back(std::move(full));
@@ -111,22 +109,30 @@ RateLimitDecision SharedLimiter::check(std::string_view key, const RateLimitRule
 std::vector<SharedLimiter::Report> SharedLimiter::collect() {
   std::vector<Report> batch;
   const std::int64_t now = steady_ns();
-  const bool watch = now >= next_watch_ns_;
-  if (watch) next_watch_ns_ = now + options_.pull_interval.count() * 1'000'000;
+  if (now >= next_watch_ns_) {
+    next_watch_ns_ = now + options_.pull_interval.count() * 1'000'000;
+    // Keys with more than half their burst spent here are pulled even without admissions to report, so
+    // that what other nodes admit reaches this node's refusals within a pull interval. Keys with more
+    // budget left are not (pulling every active key would cost Redis far more than the reports, and this
+    // node's own next admission on them pulls them anyway), and at most one script call's worth per pass,
+    // taken round the shards, so that a node with very many such keys does not stall its reports.
+    for (size_t n = 0; n < kShards && batch.size() < kChunk; ++n, watch_cursor_ = (watch_cursor_ + 1) % kShards) {
+      Shard& shard = shards_[watch_cursor_];
+      std::lock_guard lock(shard.mu);
+      for (auto& [key, e] : shard.entries)
+        if (!e.queued && (e.tat_ns - now) / 1000 > e.tolerance_us / 2) batch.push_back(Report{key, 0, e.interval_us, 0});
+    }
+  }
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mu);
-    if (watch) {
-      // Keys whose budget is partly spent here are pulled even without admissions to report, so that
-      // what other nodes admit reaches this node's refusals within a pull interval.
-      for (auto& [key, e] : shard.entries)
-        if (!e.queued && e.tat_ns > now) batch.push_back(Report{key, 0, e.interval_us, e.tolerance_us});
-    }
     for (std::string& key : shard.dirty) {
       auto it = shard.entries.find(key);
       if (it == shard.entries.end()) continue;
       Entry& e = it->second;
       e.queued = false;
-      if (e.pending > 0) batch.push_back(Report{std::move(key), e.pending, e.interval_us, e.tolerance_us});
+      if (e.pending > 0)
+        batch.push_back(Report{std::move(key), e.pending, e.interval_us,
+                               std::clamp<std::int64_t>((now - e.first_pending_ns) / 1000, 0, e.tolerance_us)});
       e.pending = 0;
     }
     shard.dirty.clear();
@@ -134,18 +140,16 @@ std::vector<SharedLimiter::Report> SharedLimiter::collect() {
   return batch;
 }
 
-void SharedLimiter::apply(const std::vector<Report>& batch, const std::vector<std::int64_t>& ahead_us) {
-  const std::int64_t now = steady_ns();
+void SharedLimiter::apply(const std::vector<Report>& batch, const std::vector<std::int64_t>& cluster_ns) {
   for (size_t i = 0; i < batch.size(); ++i) {
     Shard& shard = shards_[std::hash<std::string>{}(batch[i].key) % kShards];
     std::lock_guard lock(shard.mu);
     auto it = shard.entries.find(batch[i].key);
     if (it == shard.entries.end()) continue;
     Entry& e = it->second;
-    // The cluster's TAT as of Redis's reply, plus this node's admissions since the snapshot (in `pending`
-    // again), mapped onto this node's clock: Redis's now is at most one round trip before ours, so the
-    // estimate errs towards refusing, by less than that round trip.
-    const std::int64_t cluster = now + ahead_us[i] * 1000 + e.pending * e.interval_us * 1000;
+    // The cluster's TAT as of Redis's reply plus this node's admissions since the snapshot (in `pending`
+    // again).
+    const std::int64_t cluster = cluster_ns[i] + e.pending * e.interval_us * 1000;
     e.tat_ns = std::max(e.tat_ns, cluster);
   }
 }
@@ -189,30 +193,47 @@ bool SharedLimiter::report(const std::vector<Report>& batch, std::string* why) {
     for (size_t i = from; i < to; ++i) {
       args.push_back(std::to_string(batch[i].count));
       args.push_back(std::to_string(batch[i].interval_us));
-      args.push_back(std::to_string(batch[i].tolerance_us));
+      args.push_back(std::to_string(batch[i].age_us));
     }
     return args;
   };
   // All chunks in one pipeline: one round trip per report however many keys it carries.
+  const std::int64_t sent = steady_ns();
   for (size_t from = 0; from < batch.size(); from += kChunk)
     redis::append(conn_, args_of(from, std::min(from + kChunk, batch.size()), "EVALSHA", sha_));
-  std::vector<std::int64_t> ahead(batch.size(), 0);
+  // Each key's TAT on this node's clock, through the clock offset (offset_ns_) between Redis's clock and
+  // this node's. Any one reply only bounds when Redis read its clock (between the send and the arrival),
+  // and an arrival read late because this thread was not scheduled would make the estimate late: every
+  // pull would then refuse for that long, which under overload loses that much of the rate. So the offset
+  // comes from the most precise reply seen, precision counting the drift since.
+  std::vector<std::int64_t> cluster(batch.size(), 0);
   std::vector<size_t> unloaded;  // chunks refused with NOSCRIPT (the script was flushed): sent again below
   bool ok = true;
-  auto take = [&](const redisReply* r, size_t from, size_t to) {
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != to - from) {
+  auto take = [&](const redisReply* r, size_t from, size_t to, std::int64_t issued, bool first) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != to - from + 1) {
       if (ok) *why = redis::describe_failure(conn_, r);
       ok = false;
       return;
     }
-    for (size_t i = from; i < to; ++i) ahead[i] = r->element[i - from]->integer;
+    const std::int64_t redis_now_ns = r->element[0]->integer * 1000;
+    if (first) {
+      const std::int64_t arrived = steady_ns(), trip = arrived - issued;
+      // A sample is good to within half its round trip; the kept one also to within the clocks' drift since
+      // (Redis's TIME follows the wall clock, which NTP may slew by up to 500 ppm).
+      if (best_trip_ns_ < 0 || trip / 2 <= best_trip_ns_ / 2 + (arrived - offset_at_ns_) / 2000) {
+        offset_ns_ = issued + trip / 2 - redis_now_ns;
+        best_trip_ns_ = trip;
+        offset_at_ns_ = arrived;
+      }
+    }
+    for (size_t i = from; i < to; ++i) cluster[i] = redis_now_ns + offset_ns_ + r->element[i - from + 1]->integer * 1000;
   };
   for (size_t from = 0; from < batch.size() && conn_->err == 0; from += kChunk) {
     redis::ReplyPtr r = redis::next_reply(conn_);
     if (redis::is_noscript(r.get()))
       unloaded.push_back(from);
     else
-      take(r.get(), from, std::min(from + kChunk, batch.size()));  // every reply is read: the pipeline stays in step
+      take(r.get(), from, std::min(from + kChunk, batch.size()), sent, from == 0);  // every reply is read: the pipeline stays in step
   }
   if (conn_->err) {
     if (ok) *why = conn_->errstr;
@@ -221,14 +242,15 @@ bool SharedLimiter::report(const std::vector<Report>& batch, std::string* why) {
   for (size_t from : unloaded) {
     if (!ok) break;
     const size_t to = std::min(from + kChunk, batch.size());
+    const std::int64_t issued = steady_ns();
     redis::ReplyPtr r = redis::command(conn_, args_of(from, to, "EVAL", kScript));
-    take(r.get(), from, to);
+    take(r.get(), from, to, issued, true);
   }
   if (!ok) {
     drop_connection();
     return false;
   }
-  apply(batch, ahead);
+  apply(batch, cluster);
   return true;
 }
 

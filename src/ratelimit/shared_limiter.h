@@ -29,11 +29,12 @@ namespace rt {
 struct SharedLimiterOptions {
   bool fail_open = true;                        // false: refuse (decision.unavailable) during an outage
   std::chrono::milliseconds sync_interval{5};   // how often admissions are reported and the state pulled
-  // Keys with part of their budget spent on this node are pulled this often even when the node admits
-  // nothing on them, so its refusals follow the cluster's state.
+  // Keys with more than half their burst spent on this node are pulled this often even when the node
+  // admits nothing on them, so its refusals follow the cluster's state.
   std::chrono::milliseconds pull_interval{20};
+  // Off the request path, so generous: a report of thousands of keys on a busy machine can take 100 ms.
   std::chrono::milliseconds connect_timeout{100};
-  std::chrono::milliseconds command_timeout{100};
+  std::chrono::milliseconds command_timeout{500};
   std::chrono::milliseconds min_backoff{50};    // first reconnection attempt after an outage starts
   std::chrono::milliseconds max_backoff{1000};  // backoff doubles up to this
   // With nothing to report, Redis is still pinged this often so that an outage is known (and fail-closed
@@ -78,6 +79,7 @@ class SharedLimiter final : public Limiter {
   struct Entry {
     std::int64_t tat_ns = 0;        // local GCRA state, steady clock
     std::int64_t pending = 0;       // admissions not yet reported
+    std::int64_t first_pending_ns = 0;  // when the first of them was admitted
     std::int64_t interval_us = 0;   // of the rule last seen with this key
     std::int64_t tolerance_us = 0;  // burst × interval
     bool queued = false;            // listed in the shard's `dirty`
@@ -90,7 +92,8 @@ class SharedLimiter final : public Limiter {
   };
   struct Report {
     std::string key;
-    std::int64_t count, interval_us, tolerance_us;
+    std::int64_t count, interval_us;
+    std::int64_t age_us;  // how long ago the first of `count` was admitted (at most the tolerance)
   };
   static constexpr size_t kShards = 64;
 
@@ -98,7 +101,8 @@ class SharedLimiter final : public Limiter {
   void run();
   std::vector<Report> collect();
   bool report(const std::vector<Report>& batch, std::string* why);
-  void apply(const std::vector<Report>& batch, const std::vector<std::int64_t>& ahead_us);
+  // `cluster_ns`: each key's TAT in Redis, estimated on this node's steady clock.
+  void apply(const std::vector<Report>& batch, const std::vector<std::int64_t>& cluster_ns);
   bool ensure_connection(std::string* why);
   void drop_connection();
 
@@ -117,7 +121,11 @@ class SharedLimiter final : public Limiter {
   bool last_ok_ = false;                        // the last completed round reached Redis
   redisContext* conn_ = nullptr;  // only the background thread touches it
   std::string sha_;
-  std::int64_t next_watch_ns_ = 0;  // background thread only
+  std::int64_t next_watch_ns_ = 0;  // background thread only, as are the four below
+  size_t watch_cursor_ = 0;         // the shard the next pull of idle keys starts at
+  std::int64_t offset_ns_ = 0;      // this node's steady clock minus Redis's clock
+  std::int64_t best_trip_ns_ = -1;  // the round trip of the reply offset_ns_ comes from
+  std::int64_t offset_at_ns_ = 0;   // when that reply arrived
   std::thread thread_;
 };
 
