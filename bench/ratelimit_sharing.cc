@@ -3,7 +3,8 @@
 // bench/lease_limiter.h) and B (SharedLimiter: local decisions, reported and pulled every 5 ms), with two
 // unshared in-process GCRAs as the yardstick. Prints a Markdown table: decisions/s and CPU µs per decision
 // (this process, background threads included, + Redis from INFO cpu) with 2 threads per node, and the
-// admitted ÷ limit ratio under 10× overload and admitted ÷ offered under an uneven load below the limit.
+// admitted ÷ limit ratio under 10× overload, and admitted ÷ offered under an uneven load below the limit,
+// spread out and in back-to-back pairs against a burst of 2.
 // Run: REPOTOKENS_BENCH_REDIS=redis://127.0.0.1:PORT build/bench/ratelimit_sharing [SECONDS] (bench/scaleout.sh).
 #include <hiredis/hiredis.h>
 #include <sys/resource.h>
@@ -20,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/metrics.h"
 #include "lease_limiter.h"
 #include "ratelimit/gcra.h"
 #include "ratelimit/redis_limiter.h"
@@ -47,6 +49,13 @@ double redis_cpu_seconds(const rt::RedisEndpoint& ep) {
   freeReplyObject(r);
   redisFree(c);
   return total;
+}
+
+// Outages the Redis-backed limiters have seen so far (a figure taken during one is the local fallback's).
+long outages() {
+  const std::string text = rt::metrics::render(), name = "\nrepotokens_ratelimit_redis_outages_total ";
+  auto at = text.find(name);
+  return at == std::string::npos ? 0 : std::atol(text.c_str() + at + name.size());
 }
 
 struct Nodes {
@@ -95,9 +104,10 @@ Throughput saturate(rt::Limiter& a, rt::Limiter& b, const rt::RedisEndpoint& ep,
           allowed.load() / n};
 }
 
-// Paced load: `per_node[i]` requests/s offered to node i (2 threads each) on one key for `seconds`.
+// Paced load: `per_node_a` / `per_node_b` requests/s offered to the nodes (2 threads each) on one key for
+// `seconds`, arriving `together` at a time (back to back).
 std::pair<long, long> paced(rt::Limiter& a, rt::Limiter& b, const rt::RateLimitRule& rule, double per_node_a,
-                            double per_node_b, double seconds) {
+                            double per_node_b, double seconds, int together = 1) {
   std::atomic<long> offered{0}, admitted{0};
   const auto start = Clock::now();
   const auto span = std::chrono::duration<double>(seconds);
@@ -105,13 +115,14 @@ std::pair<long, long> paced(rt::Limiter& a, rt::Limiter& b, const rt::RateLimitR
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       rt::Limiter& node = t % 2 ? b : a;
-      const double rate = (t % 2 ? per_node_b : per_node_a) / 2;
+      const double rate = (t % 2 ? per_node_b : per_node_a) / 2 / together;
       const auto step = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate));
       long n = 0, ok = 0;
       for (auto next = start + step * (t / 2) / 2; next - start < span; next += step, ++n) {
         std::this_thread::sleep_until(next);
-        ok += node.check("r:paced", rule).allowed;
+        for (int k = 0; k < together; ++k) ok += node.check("r:paced", rule).allowed;
       }
+      n *= together;
       offered += n;
       admitted += ok;
     });
@@ -148,11 +159,13 @@ int main(int argc, char** argv) {
   const double exact_admissions = limit.rate_per_second * seconds + limit.burst;
   std::printf("| design (2 nodes, 2 threads each) | decisions/s, 1 hot key | CPU µs/decision (process + Redis) | "
               "decisions/s, 10,000 keys | CPU µs/decision | admitted ÷ limit, 10× overload | "
-              "admitted ÷ offered, 0.8× load split 90/10 |\n|---|---|---|---|---|---|---|\n");
+              "admitted ÷ offered, 0.8× load split 90/10 | the same in back-to-back pairs, burst 2 |\n"
+              "|---|---|---|---|---|---|---|---|\n");
   int round = 0;
   for (const Nodes& d : designs) {
     const std::string tag = "bench" + std::to_string(round++) + "-" + std::to_string(std::time(nullptr));
     auto [a, b] = d.make();
+    const long outages_before = outages();
     Throughput hot = saturate(*a, *b, *ep, 1, seconds, tag + "-hot");
     Throughput wide = saturate(*a, *b, *ep, 10'000, seconds, tag + "-wide");
     rt::RateLimitRule over = limit;
@@ -161,10 +174,16 @@ int main(int argc, char** argv) {
     rt::RateLimitRule under = limit;
     under.name = tag + "-under";
     auto [offered_under, admitted_under] = paced(*a, *b, under, 720, 80, seconds);
-    std::printf("| %s | %.0f | %.2f + %.2f | %.0f | %.2f + %.2f | %.3f (%ld of %ld offered) | %.3f |\n", d.label.c_str(),
-                hot.per_second, hot.cpu_us, hot.redis_us, wide.per_second, wide.cpu_us, wide.redis_us,
+    // Pairs of requests back to back, at 0.8x a limit of 1,000/s with a burst of 2: every pair fits the
+    // limit, but only if a node may spend the whole burst at once.
+    const rt::RateLimitRule pairs{tag + "-pairs", 1000, 2};
+    auto [offered_pairs, admitted_pairs] = paced(*a, *b, pairs, 720, 80, seconds, 2);
+    std::printf("| %s | %.0f | %.2f + %.2f | %.0f | %.2f + %.2f | %.3f (%ld of %ld offered) | %.3f | %.3f |\n",
+                d.label.c_str(), hot.per_second, hot.cpu_us, hot.redis_us, wide.per_second, wide.cpu_us, wide.redis_us,
                 admitted_over / exact_admissions, admitted_over, offered_over,
-                static_cast<double>(admitted_under) / offered_under);
+                static_cast<double>(admitted_under) / offered_under, static_cast<double>(admitted_pairs) / offered_pairs);
+    if (long n = outages() - outages_before; n > 0)
+      std::printf("| ↑ %ld Redis outage(s) (timeouts) during these figures: they include per-node fallback | | | | | | | |\n", n);
     std::fflush(stdout);
   }
   std::printf("\nlimit %.0f/s, burst %d, %.1f s per figure; exact admissions in the overload run: rate × %.1f s + burst = "

@@ -111,16 +111,15 @@ std::vector<SharedLimiter::Report> SharedLimiter::collect() {
   const std::int64_t now = steady_ns();
   if (now >= next_watch_ns_) {
     next_watch_ns_ = now + options_.pull_interval.count() * 1'000'000;
-    // Keys with more than half their burst spent here are pulled even without admissions to report, so
-    // that what other nodes admit reaches this node's refusals within a pull interval. Keys with more
-    // budget left are not (pulling every active key would cost Redis far more than the reports, and this
-    // node's own next admission on them pulls them anyway), and at most one script call's worth per pass,
-    // taken round the shards, so that a node with very many such keys does not stall its reports.
+    // Keys with part of their burst spent here are pulled even without admissions to report, so that
+    // what other nodes admit reaches this node's refusals within a pull interval. At most one script
+    // call's worth per pass, taken round the shards: the cost to Redis stays bounded (about 13,000 keys/s
+    // per node) however many keys are active, and each key's turn comes within (keys / 256) passes.
     for (size_t n = 0; n < kShards && batch.size() < kChunk; ++n, watch_cursor_ = (watch_cursor_ + 1) % kShards) {
       Shard& shard = shards_[watch_cursor_];
       std::lock_guard lock(shard.mu);
       for (auto& [key, e] : shard.entries)
-        if (!e.queued && (e.tat_ns - now) / 1000 > e.tolerance_us / 2) batch.push_back(Report{key, 0, e.interval_us, 0});
+        if (!e.queued && e.tat_ns > now) batch.push_back(Report{key, 0, e.interval_us, 0});
     }
   }
   for (Shard& shard : shards_) {

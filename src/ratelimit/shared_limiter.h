@@ -29,8 +29,8 @@ namespace rt {
 struct SharedLimiterOptions {
   bool fail_open = true;                        // false: refuse (decision.unavailable) during an outage
   std::chrono::milliseconds sync_interval{5};   // how often admissions are reported and the state pulled
-  // Keys with more than half their burst spent on this node are pulled this often even when the node
-  // admits nothing on them, so its refusals follow the cluster's state.
+  // Keys with part of their burst spent on this node are pulled this often (at most 256 per pass) even
+  // when the node admits nothing on them, so its refusals follow the cluster's state.
   std::chrono::milliseconds pull_interval{20};
   // Off the request path, so generous: a report of thousands of keys on a busy machine can take 100 ms.
   std::chrono::milliseconds connect_timeout{100};

@@ -193,6 +193,58 @@ TEST_F(SharedLimiterTest, FailClosedRefusesDuringAnOutageSayingWhenToRetryAndRec
   EXPECT_FALSE(d.unavailable);
 }
 
+TEST_F(SharedLimiterTest, RedisRestartingMidLoadNeitherStallsDecisionsNorLeavesTheNodesUnshared) {
+  auto a = node(), b = node();
+  const RateLimitRule rule{"per-token", 500, 50};
+  std::atomic<bool> stop{false};
+  std::atomic<long> slowest_us{0}, decisions{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      SharedLimiter& n = t % 2 ? *a : *b;
+      for (auto next = std::chrono::steady_clock::now(); !stop; next += 500us) {
+        std::this_thread::sleep_until(next);
+        const auto t0 = std::chrono::steady_clock::now();
+        (void)n.check("r:restart", rule);
+        const long us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+        for (long seen = slowest_us.load(); us > seen && !slowest_us.compare_exchange_weak(seen, us);) {
+        }
+        ++decisions;
+      }
+    });
+  std::this_thread::sleep_for(300ms);
+  redis_->stop();
+  std::this_thread::sleep_for(300ms);
+  const bool a_saw_outage = !a->redis_reachable(), b_saw_outage = !b->redis_reachable();
+  redis_->start();
+  for (int i = 0; i < 100 && !(a->redis_reachable() && b->redis_reachable()); ++i) std::this_thread::sleep_for(10ms);
+  const bool both_back = a->redis_reachable() && b->redis_reachable();
+  // Shared again: a fresh key under load through both nodes admits about one limit's worth, not two.
+  const RateLimitRule after{"after-restart", 500, 50};
+  std::atomic<long> admitted{0};
+  std::vector<std::thread> probes;
+  const auto start = std::chrono::steady_clock::now();
+  for (int t = 0; t < 2; ++t)
+    probes.emplace_back([&, t] {
+      SharedLimiter& n = t ? *a : *b;
+      for (auto next = start; next - start < 1s; next += 200us) {
+        std::this_thread::sleep_until(next);
+        admitted += n.check("r:restart", after).allowed;
+      }
+    });
+  for (auto& t : probes) t.join();
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(a_saw_outage);
+  EXPECT_TRUE(b_saw_outage);
+  EXPECT_TRUE(both_back);
+  EXPECT_GT(decisions.load(), 1000);
+  EXPECT_LT(slowest_us.load(), 50'000) << "a decision waited on Redis";
+  const double exact = 500 * 1.0 + 50;
+  EXPECT_LE(admitted.load(), exact + 50 + 500 * 0.050) << "the nodes did not share the limit again";
+  EXPECT_GE(admitted.load(), 0.9 * 500);
+}
+
 TEST_F(SharedLimiterTest, ANodeShuttingDownReportsWhatItAdmitted) {
   const RateLimitRule rule{"per-token", 1, 10};
   {
