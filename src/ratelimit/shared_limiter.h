@@ -46,12 +46,13 @@ struct SharedLimiterOptions {
 };
 
 // Overshoot bound. Let L be a node's staleness: the time from another node's admission to this node
-// having pulled it, at most 2 × (sync_interval + one Redis round trip + the command timeout's share used).
-// Over any period, N nodes together admit at most what one exact GCRA admits (rate × period + burst) plus,
-// for each of the N−1 other nodes, what its own GCRA could admit in L: burst + rate × L. The burst term is
-// paid once per key going from idle to busy, so under sustained overload the excess is at most
-// (N−1) × (burst + rate × L) per period, and the admitted ÷ limit ratio tends to 1 as the period grows.
-// Nothing is ever admitted beyond what this node's own GCRA allows (each node alone is exact).
+// having pulled it: the other's report (sync_interval + a round trip) plus this node's next report, or its
+// next pull of a key with budget spent (pull_interval, more when over 256 such keys wait their turn):
+// about 10 ms, 25 ms for a node that only refuses. Over any period, N nodes together admit at most what one
+// exact GCRA admits (rate × period + burst) plus, for each of the N−1 other nodes, what its own GCRA could
+// admit unseen: rate × L + burst, the burst only when a key goes from idle to busy. Redis charges every
+// report, so the excess is repaid and admitted ÷ limit tends to 1 as the period grows. Nothing is ever
+// admitted beyond what this node's own GCRA allows (each node alone is exact).
 class SharedLimiter final : public Limiter {
  public:
   // Parses the URL and starts the background thread; does not need Redis to be up (a node starts with
