@@ -127,7 +127,7 @@ TEST_F(SharedLimiterTest, DecisionsNeverWaitOnARedisThatDoesNotAnswer) {
       slowest = std::max(slowest, std::chrono::steady_clock::now() - t0);
       if (i % 100 == 0) std::this_thread::sleep_for(1ms);
     }
-    EXPECT_LT(slowest, 50ms) << "a decision waited on the network";
+    EXPECT_LT(slowest, 200ms) << "a decision waited on the network (the command timeout is 500 ms)";
   }
   ::close(fd);
 }
@@ -239,7 +239,7 @@ TEST_F(SharedLimiterTest, RedisRestartingMidLoadNeitherStallsDecisionsNorLeavesT
   EXPECT_TRUE(b_saw_outage);
   EXPECT_TRUE(both_back);
   EXPECT_GT(decisions.load(), 1000);
-  EXPECT_LT(slowest_us.load(), 50'000) << "a decision waited on Redis";
+  EXPECT_LT(slowest_us.load(), 200'000) << "a decision waited on Redis";
   const double exact = 500 * 1.0 + 50;
   EXPECT_LE(admitted.load(), exact + 50 + 500 * 0.050) << "the nodes did not share the limit again";
   EXPECT_GE(admitted.load(), 0.9 * 500);
