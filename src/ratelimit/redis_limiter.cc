@@ -7,10 +7,6 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
-#include <charconv>
-#include <cstdio>
-
-#include "core/metrics.h"
 
 namespace rt {
 namespace {
@@ -31,17 +27,9 @@ redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.floor((new_t
 return {1, now, tat}
 )lua";
 
-constexpr const char* kFailures = "repotokens_ratelimit_redis_failures_total";
-constexpr const char* kDown = "repotokens_ratelimit_redis_down";
-constexpr const char* kOutages = "repotokens_ratelimit_redis_outages_total";
-
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-timeval to_timeval(std::chrono::milliseconds ms) {
-  return timeval{static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
 
 // The rule with time counted in microseconds: decide()'s `1e9 / rate` becomes `1e6 / rate`.
@@ -51,65 +39,11 @@ RateLimitRule in_microseconds(const RateLimitRule& rule) {
   return r;
 }
 
-using ReplyPtr = std::unique_ptr<redisReply, void (*)(void*)>;
-
-ReplyPtr command(redisContext* c, const std::vector<std::string>& args) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  void* r = redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data());
-  return ReplyPtr(static_cast<redisReply*>(r), freeReplyObject);
-}
-
-std::string describe_failure(redisContext* c, const redisReply* r) {
-  if (!r) return c->errstr[0] ? c->errstr : "no reply";
-  if (r->type == REDIS_REPLY_ERROR) return std::string(r->str, r->len);
-  return "unexpected reply type " + std::to_string(r->type);
-}
+using redis::command;
+using redis::describe_failure;
+using redis::ReplyPtr;
 
 }  // namespace
-
-Result<RedisEndpoint> parse_redis_url(std::string_view url) {
-  constexpr std::string_view kScheme = "redis://";
-  auto bad = [&](const std::string& why) {
-    // The message repeats the URL for the operator, but never a password in it.
-    std::string shown(url);
-    if (auto at = shown.rfind('@'); at != std::string::npos && shown.starts_with(kScheme))
-      shown.replace(kScheme.size(), at - kScheme.size(), "****");
-    return make_error(ErrorKind::invalid,
-                      "bad Redis URL \"" + shown + "\": " + why + "; expected redis://[:PASSWORD@]HOST[:PORT][/DB]");
-  };
-  if (url.substr(0, kScheme.size()) != kScheme) return bad("it must start with redis://");
-  std::string_view rest = url.substr(kScheme.size());
-  RedisEndpoint ep;
-  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-    std::string_view auth = rest.substr(0, at);
-    if (auto colon = auth.find(':'); colon != std::string_view::npos) auth = auth.substr(colon + 1);
-    ep.password = std::string(auth);
-    rest = rest.substr(at + 1);
-  }
-  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-    std::string_view db = rest.substr(slash + 1);
-    rest = rest.substr(0, slash);
-    if (!db.empty()) {
-      auto [p, ec] = std::from_chars(db.data(), db.data() + db.size(), ep.database);
-      if (ec != std::errc() || p != db.data() + db.size() || ep.database < 0) return bad("the database is not a number");
-    }
-  }
-  if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    std::string_view port = rest.substr(colon + 1);
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), ep.port);
-    if (ec != std::errc() || p != port.data() + port.size() || ep.port < 1 || ep.port > 65535)
-      return bad("the port is not a number from 1 to 65535");
-    rest = rest.substr(0, colon);
-  }
-  if (rest.empty()) return bad("no host");
-  ep.host = std::string(rest);
-  return ep;
-}
 
 Result<std::unique_ptr<RedisLimiter>> RedisLimiter::create(std::string_view url, RedisLimiterOptions options) {
   RT_TRY(RedisEndpoint ep, parse_redis_url(url));
@@ -118,28 +52,14 @@ Result<std::unique_ptr<RedisLimiter>> RedisLimiter::create(std::string_view url,
 }
 
 RedisLimiter::RedisLimiter(RedisEndpoint endpoint, RedisLimiterOptions options)
-    : endpoint_(std::move(endpoint)), options_(std::move(options)) {
-  metrics::describe(kFailures, "counter", "Rate-limit calls to Redis that failed (the node fell back)");
-  metrics::describe(kDown, "gauge", "1 while Redis is unreachable and rate limits are per node or refused");
-  metrics::describe(kOutages, "counter", "Redis outages seen by the rate limiter (each logged once)");
-  metrics::set_gauge(kDown, {}, 0);
-  metrics::add(kFailures, {}, 0);
-  metrics::add(kOutages, {}, 0);
-}
+    : endpoint_(std::move(endpoint)),
+      options_(std::move(options)),
+      outage_(endpoint_.host + ":" + std::to_string(endpoint_.port), options_.fail_open, options_.log) {}
 
-std::string RedisLimiter::describe() const {
-  return "redis://" + endpoint_.host + ":" + std::to_string(endpoint_.port) + "/" + std::to_string(endpoint_.database);
-}
+std::string RedisLimiter::describe() const { return endpoint_.describe(); }
 
 RedisLimiter::~RedisLimiter() {
   for (redisContext* c : idle_) redisFree(c);
-}
-
-void RedisLimiter::log(const std::string& line) {
-  if (options_.log)
-    options_.log(line);
-  else
-    std::fprintf(stderr, "repotokensd: %s\n", line.c_str());
 }
 
 Result<redisContext*> RedisLimiter::connection() {
@@ -151,25 +71,7 @@ Result<redisContext*> RedisLimiter::connection() {
       return c;
     }
   }
-  redisContext* c = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, to_timeval(options_.connect_timeout));
-  if (!c || c->err) {
-    std::string why = c ? c->errstr : "out of memory";
-    if (c) redisFree(c);
-    return make_error(ErrorKind::unavailable, why);
-  }
-  redisSetTimeout(c, to_timeval(options_.command_timeout));
-  std::vector<std::vector<std::string>> setup;
-  if (!endpoint_.password.empty()) setup.push_back({"AUTH", endpoint_.password});
-  if (endpoint_.database != 0) setup.push_back({"SELECT", std::to_string(endpoint_.database)});
-  for (const auto& args : setup) {
-    ReplyPtr r = command(c, args);
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-      std::string why = args[0] + ": " + describe_failure(c, r.get());
-      redisFree(c);
-      return make_error(ErrorKind::unavailable, why);
-    }
-  }
-  return c;
+  return redis::connect(endpoint_, options_.connect_timeout, options_.command_timeout);
 }
 
 void RedisLimiter::give_back(redisContext* c, bool healthy) {
@@ -206,11 +108,11 @@ std::optional<RateLimitDecision> RedisLimiter::ask_redis(std::string_view key, c
   // The same integers decide() computes, in microseconds.
   const RateLimitRule us = in_microseconds(rule);
   const double interval = 1e9 / us.rate_per_second;
-  const std::string full_key = options_.key_prefix + rule.name + ":" + std::string(key);
+  const std::string full_key = options_.key_prefix + redis::qualified_key(rule, key);
   const std::string interval_arg = std::to_string(static_cast<std::int64_t>(interval));
   const std::string tolerance_arg = std::to_string(static_cast<std::int64_t>(interval * rule.burst));
   ReplyPtr r = command(c, {"EVALSHA", sha_for(c), "1", full_key, interval_arg, tolerance_arg});
-  if (r && r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT"))
+  if (redis::is_noscript(r.get()))
     r = command(c, {"EVAL", kScript, "1", full_key, interval_arg, tolerance_arg});  // a restarted Redis
   if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
     *why = describe_failure(c, r.get());
@@ -230,39 +132,25 @@ std::optional<RateLimitDecision> RedisLimiter::ask_redis(std::string_view key, c
 
 RateLimitDecision RedisLimiter::fallback(std::string_view key, const RateLimitRule& rule) {
   if (options_.fail_open) return local_.check(key, rule);
-  RateLimitDecision d;
-  d.allowed = false;
-  d.unavailable = true;
-  d.retry_after = static_cast<double>(std::max<std::int64_t>(backoff_ms_.load(), 1000)) / 1000;
-  return d;
+  return redis::unavailable_decision(static_cast<double>(std::max<std::int64_t>(backoff_ms_.load(), 1000)) / 1000);
 }
 
 void RedisLimiter::on_failure(const std::string& why) {
-  metrics::add(kFailures);
   std::int64_t backoff = backoff_ms_.load();
   backoff = backoff == 0 ? options_.min_backoff.count() : std::min<std::int64_t>(backoff * 2, options_.max_backoff.count());
   backoff_ms_.store(backoff);
   next_probe_ns_.store(steady_ns() + backoff * 1'000'000);
-  if (!down_.exchange(true)) {
-    metrics::set_gauge(kDown, {}, 1);
-    metrics::add(kOutages);
-    log("Redis at " + endpoint_.host + ":" + std::to_string(endpoint_.port) + " is unreachable (" + why + "); " +
-        (options_.fail_open ? "rate limits are enforced per node until it returns"
-                            : "refusing rate-limited requests until it returns (fail-closed)"));
-  }
+  outage_.failed(why);
 }
 
 void RedisLimiter::on_success() {
-  if (down_.exchange(false)) {
-    backoff_ms_.store(0);
-    metrics::set_gauge(kDown, {}, 0);
-    log("Redis at " + endpoint_.host + ":" + std::to_string(endpoint_.port) + " is reachable again; rate limits are shared");
-  }
+  if (outage_.down()) backoff_ms_.store(0);
+  outage_.succeeded();
 }
 
 RateLimitDecision RedisLimiter::check(std::string_view key, const RateLimitRule& rule) {
   if (!rule.enabled()) return RateLimitDecision{true, rule.burst, 0, 0};
-  if (down_.load()) {
+  if (outage_.down()) {
     // One caller per backoff period probes Redis; everyone else decides locally at once.
     std::int64_t due = next_probe_ns_.load();
     std::int64_t now = steady_ns();

@@ -1,5 +1,7 @@
-// The shared limiter: the same GCRA as GcraLimiter, kept in Redis so that every repotokensd node charges
-// one budget per key. One atomic Lua script per decision, with Redis's own clock (nodes with skewed
+// The exact shared limiter: the same GCRA as GcraLimiter, kept in Redis so that every repotokensd node
+// charges one budget per key. One atomic Lua script per decision (a network round trip on the caller's
+// thread: the server runs on SharedLimiter, shared_limiter.h, which takes none; this one is the exact
+// reference its tests and benchmarks compare with), with Redis's own clock (nodes with skewed
 // clocks agree), and keys that expire once idle. When Redis cannot be reached the limiter either keeps
 // serving with an embedded per-node GcraLimiter (fail-open, the default) or refuses (fail-closed), and
 // probes Redis again with backoff so that requests never queue behind a dead server.
@@ -19,6 +21,7 @@
 #include "core/result.h"
 #include "ratelimit/gcra.h"
 #include "ratelimit/limiter.h"
+#include "ratelimit/redis_link.h"
 
 struct redisContext;
 
@@ -35,15 +38,6 @@ struct RedisLimiterOptions {
   // Where outage/recovery lines go (once per outage each); default: one line on stderr.
   std::function<void(std::string_view)> log;
 };
-
-// Where the limiter connects, parsed from redis://[:PASSWORD@]HOST[:PORT][/DB].
-struct RedisEndpoint {
-  std::string host = "127.0.0.1";
-  int port = 6379;
-  std::string password;
-  int database = 0;
-};
-Result<RedisEndpoint> parse_redis_url(std::string_view url);
 
 class RedisLimiter final : public Limiter {
  public:
@@ -63,7 +57,7 @@ class RedisLimiter final : public Limiter {
   std::string describe() const;
 
   // False from the first failed call until Redis answers again.
-  bool redis_reachable() const { return !down_.load(); }
+  bool redis_reachable() const { return !outage_.down(); }
 
  private:
   RedisLimiter(RedisEndpoint endpoint, RedisLimiterOptions options);
@@ -74,15 +68,14 @@ class RedisLimiter final : public Limiter {
   RateLimitDecision fallback(std::string_view key, const RateLimitRule& rule);
   void on_failure(const std::string& why);
   void on_success();
-  void log(const std::string& line);
 
   RedisEndpoint endpoint_;
   RedisLimiterOptions options_;
+  redis::Outage outage_;
   GcraLimiter local_;  // the per-node limits used while Redis is unreachable (fail-open)
   std::mutex mu_;
   std::vector<redisContext*> idle_;
   std::string sha_;
-  std::atomic<bool> down_{false};
   std::atomic<std::int64_t> next_probe_ns_{0};  // during an outage: when one caller may try Redis again
   std::atomic<std::int64_t> backoff_ms_{0};
 };

@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "ratelimit/gcra.h"
-#include "ratelimit/redis_limiter.h"
+#include "ratelimit/shared_limiter.h"
 #include "server/compatibility.h"
 #include "ci/https_fetch.h"
 #include "server/key_file.h"
@@ -42,14 +42,15 @@ struct Backend {
   explicit Backend(std::unique_ptr<Store> s, const SecretKey& key) : store(std::move(s)), hasher(key) {}
 };
 
-// --ratelimit: the in-process limiter, or the Redis one shared by every node. Redis need not be up yet
-// (a node starts fail-open, or refusing when fail-closed, and finds Redis when it comes).
+// --ratelimit: the in-process limiter, or the one shared by every node through Redis (decided in process,
+// reported and corrected in the background: no Redis round trip on a request). Redis need not be up yet
+// (a node starts with per-node limits and finds Redis when it comes).
 Result<std::unique_ptr<Limiter>> make_limiter(const ServeConfig& config) {
   if (config.ratelimit == "local") return std::unique_ptr<Limiter>(std::make_unique<GcraLimiter>());
-  RedisLimiterOptions options;
+  SharedLimiterOptions options;
   options.fail_open = config.ratelimit_fail_open;
   options.log = [](std::string_view line) { log_warn(line); };
-  RT_TRY(auto redis, RedisLimiter::create(config.ratelimit, std::move(options)));
+  RT_TRY(auto redis, SharedLimiter::create(config.ratelimit, std::move(options)));
   log_info(fmt::format("rate limits are shared through {} ({} when it cannot be reached)", redis->describe(),
                        config.ratelimit_fail_open ? "per-node limits" : "503 answers"));
   return std::unique_ptr<Limiter>(std::move(redis));

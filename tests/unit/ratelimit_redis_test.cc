@@ -13,6 +13,7 @@
 #include "ratelimit/gcra.h"
 #include "ratelimit/redis_limiter.h"
 #include "support/pg_redis.h"
+#include "unit/ratelimit_redis_fixture.h"
 
 namespace rt {
 namespace {
@@ -36,33 +37,16 @@ TEST(RedisUrl, ParsesHostPortPasswordAndDatabase) {
   }
 }
 
-class RedisLimiterTest : public ::testing::Test {
+class RedisLimiterTest : public test::RedisFixture {
  protected:
-  void SetUp() override {
-    RT_REQUIRE_REDIS();
-    redis_ = std::make_unique<test::RedisServer>();
-  }
-
   std::unique_ptr<RedisLimiter> limiter(bool fail_open = true) {
     RedisLimiterOptions options;
     options.fail_open = fail_open;
     options.max_backoff = 200ms;
-    options.log = [this](std::string_view line) {
-      std::lock_guard lock(log_mu_);
-      log_.emplace_back(line);
-    };
+    options.log = log_sink();
     auto r = RedisLimiter::create(redis_->url(), options);
     EXPECT_TRUE(r.ok());
     return std::move(r).value();
-  }
-
-  long long pttl(const std::string& key) {
-    redisContext* c = redisConnect("127.0.0.1", redis_->port());
-    auto* r = static_cast<redisReply*>(redisCommand(c, "PTTL %s", key.c_str()));
-    long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -99;
-    freeReplyObject(r);
-    redisFree(c);
-    return v;
   }
 
   // Waits until the limiter has found Redis again (it re-probes with a backoff of at most 200 ms).
@@ -73,15 +57,6 @@ class RedisLimiterTest : public ::testing::Test {
     }
     return l.redis_reachable();
   }
-
-  std::vector<std::string> log_lines() {
-    std::lock_guard lock(log_mu_);
-    return log_;
-  }
-
-  std::unique_ptr<test::RedisServer> redis_;
-  std::mutex log_mu_;
-  std::vector<std::string> log_;
 };
 
 TEST_F(RedisLimiterTest, TwoNodesShareOneBudgetWithTheInProcessFigures) {
