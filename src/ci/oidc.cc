@@ -112,8 +112,10 @@ Pkey rsa_key(const std::string& n, const std::string& e) {
 }
 
 Pkey ec_p256_key(const std::string& x, const std::string& y) {
-  if (x.size() != 32 || y.size() != 32) return nullptr;
-  std::string point = "\x04" + x + y;  // the uncompressed SEC1 point
+  // RFC 7518 wants each coordinate at the full 32 bytes, but some JWK writers (PyJWT before 2.8 among
+  // them) drop leading zero bytes, about one key in 128: those are left-padded, not refused.
+  if (x.empty() || y.empty() || x.size() > 32 || y.size() > 32) return nullptr;
+  std::string point = "\x04" + std::string(32 - x.size(), '\0') + x + std::string(32 - y.size(), '\0') + y;
   char group[] = "prime256v1";
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
