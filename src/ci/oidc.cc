@@ -16,6 +16,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
+#include "core/metrics.h"
 #include "core/secret.h"
 
 namespace rt {
@@ -310,6 +311,8 @@ Result<CiPublicKey> CiKeyCache::key(const std::string& issuer, const std::string
   if (!entry->last_fetch || now - *entry->last_fetch >= refetch_seconds_) {
     Status st = refetch(issuer, *entry);
     entry->last_error = st ? std::string() : st.error().message;
+    metrics::add("repotokens_ci_jwks_fetches_total",
+                 fmt::format("issuer=\"{}\",result=\"{}\"", issuer, st ? "ok" : "failed"));
     if (auto it = entry->keys.find(kid); it != entry->keys.end()) return it->second;
   }
   std::string why = entry->last_error.empty() ? "" : " (the issuer's keys could not be fetched: " + entry->last_error + ")";

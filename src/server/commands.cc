@@ -172,6 +172,9 @@ int run_serve(const ServeConfig& config) {
   }
   options.ci_default_audience = config.ci_audience;
   options.ci_key_refetch_seconds = config.ci_key_refetch_seconds;
+  options.ci_per_issuer = RateLimitRule{"ci-per-issuer", config.ci_rate_per_issuer, config.ci_burst_per_issuer};
+  options.ci_per_repository =
+      RateLimitRule{"ci-per-repository", config.ci_rate_per_repository, config.ci_burst_per_repository};
   options.ci_fetcher = [](const std::string& url) { return ci::https_get(url); };
   {
     Service service(*b.store, b.hasher, b.clock, b.random, *b.limiter, options);

@@ -91,6 +91,10 @@ std::vector<OptionSpec> serve_specs() {
        "empty = every rule must name its audience", ""},
       {"ci-key-refetch-seconds",
        "an unknown key id refetches a CI issuer's keys at most this often (seconds)", "60"},
+      {"ci-rate-per-issuer", "CI token exchanges/s per issuer, checked before the signature; 0 = off", "200"},
+      {"ci-burst-per-issuer", "burst of CI token exchanges per issuer", "2000"},
+      {"ci-rate-per-repository", "CI token exchanges/s per repository; 0 = off", "2"},
+      {"ci-burst-per-repository", "burst of CI token exchanges per repository (a matrix of jobs at once)", "100"},
   };
 }
 
@@ -272,6 +276,12 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
   c.ci_audience = get("ci-audience");
   c.ci_key_refetch_seconds =
       static_cast<int>(integer_option("ci-key-refetch-seconds", get("ci-key-refetch-seconds"), 1, 3600));
+  c.ci_rate_per_issuer = number_option("ci-rate-per-issuer", get("ci-rate-per-issuer"), 0, 1e9);
+  c.ci_burst_per_issuer =
+      static_cast<int>(integer_option("ci-burst-per-issuer", get("ci-burst-per-issuer"), 1, 1000000000));
+  c.ci_rate_per_repository = number_option("ci-rate-per-repository", get("ci-rate-per-repository"), 0, 1e9);
+  c.ci_burst_per_repository =
+      static_cast<int>(integer_option("ci-burst-per-repository", get("ci-burst-per-repository"), 1, 1000000000));
   return c;
 }
 

@@ -61,6 +61,10 @@ struct ServeConfig {
   std::vector<std::string> ci_issuers;
   std::string ci_audience;
   int ci_key_refetch_seconds = 60;  // an unknown kid refetches an issuer's keys at most this often
+  double ci_rate_per_issuer = 200;  // exchanges/s; 0 = off
+  int ci_burst_per_issuer = 2000;
+  double ci_rate_per_repository = 2;
+  int ci_burst_per_repository = 100;
 };
 
 struct AdminConfig {

@@ -233,6 +233,10 @@ struct ServiceOptions {
   std::string ci_default_audience;
   CiFetcher ci_fetcher;
   int ci_key_refetch_seconds = 60;
+  // Exchanges per issuer (checked before the signature, so forged tokens cannot buy verification CPU) and
+  // per repository (checked once a rule matched, before anything is recorded).
+  RateLimitRule ci_per_issuer{"ci-per-issuer", 200, 2000};
+  RateLimitRule ci_per_repository{"ci-per-repository", 2, 100};
 };
 
 // POST /organizations/{provider}/{org}/webhooks (service/service_webhooks.cc).
@@ -405,6 +409,7 @@ class Service {
   // "no trust rule matched ..."), issuing nothing; the last never says whether any repository exists.
   // Otherwise a CI-only repository token of the rule's repository, audited with the matched claims.
   Result<CiExchange> exchange_ci_token(std::string_view jwt);
+  // Refused exchanges also answer `throttled` past --ci-rate-per-issuer / --ci-rate-per-repository.
   // The default audience rules without one expect ("" when none is configured).
   const std::string& ci_default_audience() const { return options_.ci_default_audience; }
 
@@ -432,6 +437,10 @@ class Service {
                    std::string details = {});
   void note_use(TokenKind kind, Id token_id);
   const CiIssuer* find_ci_issuer(std::string_view url) const;
+  // exchange_ci_token without its metrics; sets `issuer` to the configured issuer the JWT names, if any.
+  Result<CiExchange> exchange_ci_token_unmetered(std::string_view jwt, std::string& issuer);
+  // Counts one exchange against `key` under `rule`; `throttled` naming `what` when over it.
+  Status charge_ci_exchange(const std::string& key, const RateLimitRule& rule, const std::string& what);
   Result<User> create_user_unchecked(const NewUserRequest& req);
   Result<IssuedAccountToken> issue_user_token_unchecked(Id user_id, const std::optional<std::string>& expires_at);
   void flusher_loop();

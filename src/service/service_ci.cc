@@ -3,6 +3,7 @@
 // order that reveals least: shape, alg, issuer, signature, times, audience, jti, then the rules' claims.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -22,9 +23,21 @@ constexpr size_t kMaxClaimLength = 200;
 constexpr UnixTime kLeewaySeconds = 60;
 
 Error invalid(std::string message) { return make_error(ErrorKind::invalid, std::move(message)); }
-Error refused(std::string message) {
-  metrics::add("repotokens_ci_exchanges_total", "result=\"refused\"");
-  return make_error(ErrorKind::unauthorized, std::move(message));
+Error refused(std::string message) { return make_error(ErrorKind::unauthorized, std::move(message)); }
+
+// The /metrics word for an exchange's outcome: one of a fixed few (the reasons' own first words), so a
+// caller cannot grow the label set.
+const char* exchange_result(const Result<CiExchange>& r) {
+  if (r.ok()) return "issued";
+  if (r.error().kind == ErrorKind::throttled) return "rate_limited";
+  if (r.error().kind != ErrorKind::unauthorized) return "error";
+  static constexpr std::pair<std::string_view, const char*> kReasons[] = {
+      {"malformed", "malformed"},         {"signature", "signature"},     {"unknown issuer", "unknown_issuer"},
+      {"expired", "expired"},             {"not yet valid", "not_yet_valid"}, {"wrong audience", "wrong_audience"},
+      {"no trust rule", "no_rule"},       {"replayed", "replayed"}};
+  for (const auto& [prefix, word] : kReasons)
+    if (r.error().message.rfind(prefix, 0) == 0) return word;
+  return "refused";
 }
 
 Status require_repo_admin(const Service::Access& a) {
@@ -158,7 +171,27 @@ Status Service::delete_ci_trust_rule(const Principal& p, const RepoRef& ref, Id 
   return deleted;
 }
 
+Status Service::charge_ci_exchange(const std::string& key, const RateLimitRule& rule, const std::string& what) {
+  if (!rule.enabled()) return ok_status();
+  const RateLimitDecision d = limiter_.check(key, rule);
+  if (d.unavailable)
+    return make_error(ErrorKind::unavailable, fmt::format("rate limit store unreachable: CI exchanges are refused "
+                                                          "meanwhile (fail-closed); retry in {:.0f} s",
+                                                          std::ceil(d.retry_after)));
+  if (d.allowed) return ok_status();
+  return make_error(ErrorKind::throttled, fmt::format("rate limit exceeded: {} allows {} CI token exchanges/s (burst "
+                                                      "{}); retry in {:.1f} s",
+                                                      what, rule.rate_per_second, rule.burst, d.retry_after));
+}
+
 Result<CiExchange> Service::exchange_ci_token(std::string_view jwt) {
+  std::string issuer = "none";
+  auto r = exchange_ci_token_unmetered(jwt, issuer);
+  metrics::add("repotokens_ci_exchanges_total", fmt::format("issuer=\"{}\",result=\"{}\"", issuer, exchange_result(r)));
+  return r;
+}
+
+Result<CiExchange> Service::exchange_ci_token_unmetered(std::string_view jwt, std::string& issuer_seen) {
   if (jwt.empty() || jwt.size() > kMaxJwtBytes)
     return refused(fmt::format("malformed: the JWT must be 1 to {} bytes", kMaxJwtBytes));
   RT_TRY(CiJwtParts parts, split_jwt(jwt));
@@ -170,6 +203,8 @@ Result<CiExchange> Service::exchange_ci_token(std::string_view jwt) {
   const CiIssuer* issuer = find_ci_issuer(iss);
   if (!issuer || !ci_keys_)
     return refused(fmt::format("unknown issuer: '{}' is not one of this server's CI issuers", iss.substr(0, 200)));
+  issuer_seen = issuer->url;  // one of the configured few: a bounded label
+  RT_TRY_STATUS(charge_ci_exchange("ci-iss:" + issuer->url, options_.ci_per_issuer, "issuer " + issuer->url));
   RT_TRY(CiPublicKey key, ci_keys_->key(issuer->url, parts.kid));
   if (key.alg != parts.alg)
     return refused(fmt::format("signature: key '{}' is an {} key, the JWT says {}", key.kid.substr(0, 100), key.alg,
@@ -205,6 +240,8 @@ Result<CiExchange> Service::exchange_ci_token(std::string_view jwt) {
                    "the audience the rule names");
   // Word for word the same whether a repository exists or not.
   if (!matched) return refused("no trust rule matched the JWT's claims");
+  RT_TRY_STATUS(charge_ci_exchange(fmt::format("ci-repo:{}", matched->repository_id), options_.ci_per_repository,
+                                   "each repository"));
 
   RT_TRY(bool fresh, timed("record_ci_jti", [&] { return store_.record_ci_jti(issuer->url, jti, *exp + kLeewaySeconds, now); }));
   if (!fresh) return refused("replayed: this JWT was exchanged before; request a new ID token");
@@ -237,7 +274,6 @@ Result<CiExchange> Service::exchange_ci_token(std::string_view jwt) {
            return store_.create_repository_token(t, now, kMaxLiveTokensPerRepository, event);
          }));
   out.repository = std::move(repo);
-  metrics::add("repotokens_ci_exchanges_total", "result=\"issued\"");
   metrics::add("repotokens_tokens_created_total", "kind=\"repository\"");
   return out;
 }

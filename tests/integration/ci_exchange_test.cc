@@ -25,11 +25,15 @@ std::int64_t unix_now() {
 
 class CiExchange : public ::testing::Test {
  protected:
-  explicit CiExchange(std::string refetch_seconds = "60")
-      : server(ServerOptions{.db_url = {},
-                             .extra_args = {"--ci-issuer", "github=" + issuer.url(), "--ci-audience", kAudience,
-                                            "--ci-key-refetch-seconds", refetch_seconds},
-                             .env = {}}) {}
+  explicit CiExchange(std::string refetch_seconds = "60", std::vector<std::string> more_args = {})
+      : server(ServerOptions{.db_url = {}, .extra_args = server_args(refetch_seconds, more_args), .env = {}}) {}
+
+  std::vector<std::string> server_args(const std::string& refetch_seconds, const std::vector<std::string>& more) {
+    std::vector<std::string> args = {"--ci-issuer", "github=" + issuer.url(), "--ci-audience", kAudience,
+                                     "--ci-key-refetch-seconds", refetch_seconds};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
 
   OidcIssuer issuer;
   ServerProcess server;
@@ -83,6 +87,14 @@ class CiExchange : public ::testing::Test {
 class CiExchangeFastRefetch : public CiExchange {
  protected:
   CiExchangeFastRefetch() : CiExchange("1") {}
+};
+
+// One exchange a minute per repository after a burst of 2; per issuer, a burst of 5.
+class CiExchangeLimited : public CiExchange {
+ protected:
+  CiExchangeLimited()
+      : CiExchange("60", {"--ci-rate-per-repository", "0.016", "--ci-burst-per-repository", "2",
+                          "--ci-rate-per-issuer", "0.016", "--ci-burst-per-issuer", "5"}) {}
 };
 
 TEST_F(CiExchange, AValidJobTokenBecomesARepositoryTokenThatUploadsCoverage) {
@@ -224,6 +236,47 @@ TEST_F(CiExchange, TheLifetimeIsTheRules) {
   const std::string expires = r.json()["data"]["expiresAt"];
   EXPECT_GE(expires, earliest) << r.body;
   EXPECT_LE(expires, latest) << r.body;
+}
+
+// A refusal for the rate changes nothing: the JWT is not burnt (it works once the budget is back — here,
+// never within the test, so the check is that it is refused as rate-limited again, not as replayed).
+TEST_F(CiExchangeLimited, ExchangesAreLimitedPerRepositoryThenPerIssuerAndCounted) {
+  add_default_rule();
+  auto web = http.request("POST", repo_path("gh", "acme", "web") + "/ci-trust",
+                     json{{"issuer", issuer.url()}, {"claims", {{"repository_id", "2002"}}}}.dump(),
+                     {api_token(w.admin.token), "Content-Type: application/json"});
+  ASSERT_EQ(web.status, 201) << web.body;
+  ASSERT_EQ(exchange(issuer.sign({.claims = claims()})).status, 201);
+  ASSERT_EQ(exchange(issuer.sign({.claims = claims()})).status, 201);
+  const std::int64_t before = tokens();
+  const std::string third = issuer.sign({.claims = claims()});
+  auto limited = exchange(third);
+  EXPECT_TRUE(IsApiError(limited, 429));
+  EXPECT_NE(limited.json().value("message", "").find("each repository allows"), std::string::npos) << limited.body;
+  auto again = exchange(third);
+  EXPECT_TRUE(IsApiError(again, 429)) << "a rate-limited JWT is not recorded as used";
+  EXPECT_EQ(tokens(), before);
+
+  // Another repository has its own budget, until the issuer's (5: four charged above) is spent.
+  auto other = exchange(issuer.sign({.claims = claims({{"repository_id", "2002"}, {"repository", "acme/web"}})}));
+  EXPECT_EQ(other.status, 201) << other.body;
+  auto issuer_limited =
+      exchange(issuer.sign({.claims = claims({{"repository_id", "2002"}, {"repository", "acme/web"}})}));
+  EXPECT_TRUE(IsApiError(issuer_limited, 429));
+  EXPECT_NE(issuer_limited.json().value("message", "").find("issuer " + issuer.url()), std::string::npos)
+      << issuer_limited.body;
+  EXPECT_EQ(tokens(), before + 1);
+
+  auto metrics = http.get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  const std::string label = "issuer=\"" + issuer.url() + "\"";
+  EXPECT_NE(metrics.body.find("repotokens_ci_exchanges_total{" + label + ",result=\"issued\"} 3"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("repotokens_ci_exchanges_total{" + label + ",result=\"rate_limited\"} 3"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("repotokens_ci_jwks_fetches_total{" + label + ",result=\"ok\"} 1"), std::string::npos)
+      << metrics.body;
 }
 
 }  // namespace
