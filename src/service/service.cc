@@ -285,13 +285,31 @@ void Service::flush_last_use() {
 
 void Service::flusher_loop() {
   std::unique_lock lock(use_mu_);
+  auto next_purge = std::chrono::steady_clock::now();
   while (!stopping_) {
     flusher_cv_.wait_for(lock, std::chrono::milliseconds(options_.last_use_flush_ms));
     if (stopping_) break;
     lock.unlock();
     flush_last_use();
+    if (!options_.ci_issuers.empty() && std::chrono::steady_clock::now() >= next_purge) {
+      (void)purge_expired_ci_tokens();  // a failure is retried at the next interval
+      next_purge = std::chrono::steady_clock::now() + std::chrono::seconds(options_.ci_purge_interval_seconds);
+    }
     lock.lock();
   }
+}
+
+Result<int> Service::purge_expired_ci_tokens() {
+  constexpr int kBatch = 1000;
+  const UnixTime before = clock_.now() - options_.ci_token_retention_seconds;
+  int purged = 0;
+  for (;;) {  // in batches, so that one purge never holds the writer for long
+    RT_TRY(int n, timed("purge_expired_ci_tokens", [&] { return store_.purge_expired_ci_tokens(before, kBatch); }));
+    purged += n;
+    if (n < kBatch) break;
+  }
+  if (purged > 0) metrics::add("repotokens_ci_tokens_purged_total", {}, purged);
+  return purged;
 }
 
 size_t Service::HashOfSecret::operator()(const SecretHash& h) const {

@@ -237,6 +237,10 @@ struct ServiceOptions {
   // per repository (checked once a rule matched, before anything is recorded).
   RateLimitRule ci_per_issuer{"ci-per-issuer", 200, 2000};
   RateLimitRule ci_per_repository{"ci-per-repository", 2, 100};
+  // CI-only tokens are deleted this long after they expired (they stay listed meanwhile), looked for every
+  // ci_purge_interval_seconds by the background thread while CI issuers are configured.
+  int ci_token_retention_seconds = 3600;
+  int ci_purge_interval_seconds = 60;
 };
 
 // POST /organizations/{provider}/{org}/webhooks (service/service_webhooks.cc).
@@ -415,6 +419,9 @@ class Service {
 
   // Writes pending lastUsedAt updates now (also done every last_use_flush_ms by a background thread).
   void flush_last_use();
+  // Deletes the CI-only tokens that expired more than ci_token_retention_seconds ago (also done every
+  // ci_purge_interval_seconds by the background thread); returns how many.
+  Result<int> purge_expired_ci_tokens();
 
  struct Access;  // a resolved organization/repository and the caller's rights on it (service/internal.h)
 

@@ -270,6 +270,10 @@ class Store {
   // Deletes those of `ids` that belong to the repository; returns how many were deleted.
   virtual Result<int> delete_repository_tokens(Id repository_id, std::span<const Id> ids,
                                                const AuditEvent& audit) = 0;
+  // Deletes at most `limit` CI-only tokens (RepositoryToken::ci_only) that expired before `expired_before`,
+  // the oldest first, through the expiry index; returns how many. Housekeeping: not audited, not announced
+  // (their exchange was, and they can no longer be used). Other tokens are never touched.
+  virtual Result<int> purge_expired_ci_tokens(UnixTime expired_before, int limit) = 0;
 
   // Records when tokens were last used. Called in batches by the service, not once per request.
   virtual Status record_last_use(std::span<const LastUse> uses) = 0;

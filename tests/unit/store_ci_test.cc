@@ -1,6 +1,6 @@
 // Shared Store suite: secretless CI — trust rules (create, list per repository and per issuer, delete only
-// on their own repository, gone with the repository), CI-only tokens keep their mark, and exchanged JWT
-// ids refuse a replay until their expiry, then are forgotten.
+// on their own repository, gone with the repository), CI-only tokens keep their mark and are purged only
+// once expired before the cutoff, and exchanged JWT ids refuse a replay until their expiry, then are forgotten.
 #include "store_test.h"
 
 namespace rt::testing {
@@ -63,6 +63,29 @@ TEST_P(StoreTest, CiOnlyTokensKeepTheirMark) {
   t.ci_only = false;
   must(store().create_repository_token(t, kNow, 100, audit_event(o.id, "x")));
   EXPECT_FALSE(must(store().find_repository_token(test_hash(2))).ci_only);
+}
+
+TEST_P(StoreTest, PurgingTakesOnlyCiTokensExpiredBeforeTheCutoffOldestFirst) {
+  User u = add_user("owner");
+  Organization o = add_org("acme", u.id);
+  Repository api = add_repo(o.id, "api");
+  auto add = [&](int n, UnixTime expires_at, bool ci) {
+    NewRepositoryToken t{.repository_id = api.id, .name = "t-" + std::to_string(n), .hash = test_hash(n),
+                         .created_at = kNow - 7200, .expires_at = expires_at, .ci_only = ci};
+    must(store().create_repository_token(t, kNow - 7200, 100, audit_event(o.id, "x")));
+  };
+  add(1, kNow - 5000, true);   // CI, long expired: purged first
+  add(2, kNow - 4000, true);   // CI, expired before the cutoff: purged second
+  add(3, kNow - 4500, false);  // not CI: never purged, however old
+  add(4, kNow - 100, true);    // CI, expired after the cutoff: kept
+  add(5, kNow + 600, true);    // CI, live: kept
+  EXPECT_EQ(must(store().purge_expired_ci_tokens(kNow - 3600, 1)), 1);
+  EXPECT_EQ(store().find_repository_token(test_hash(1)).error().kind, ErrorKind::not_found);
+  EXPECT_TRUE(store().find_repository_token(test_hash(2)).ok());
+  EXPECT_EQ(must(store().purge_expired_ci_tokens(kNow - 3600, 1000)), 1);
+  EXPECT_EQ(must(store().purge_expired_ci_tokens(kNow - 3600, 1000)), 0);
+  for (int kept : {3, 4, 5}) EXPECT_TRUE(store().find_repository_token(test_hash(kept)).ok()) << kept;
+  EXPECT_EQ(must(store().list_repository_tokens(api.id, std::nullopt, 100)).total, 3);
 }
 
 TEST_P(StoreTest, AnExchangedJwtIdIsRefusedUntilItsExpiry) {

@@ -73,7 +73,9 @@ TEST_P(StoreTest, RepositoryTotalsStayExactThroughConcurrentInsertsAndDeletes) {
                            .visibility = i % 3 == 0 ? Visibility::Public : Visibility::Private, .created_at = 1};
         auto made = store().create_repository(repo, audit_event(repo.org_id, "repository.create"));
         ASSERT_TRUE(made.ok()) << made.error().message;
-        if (i % 4 == 1) ASSERT_TRUE(store().delete_repository(made->id, audit_event(repo.org_id, "repository.delete")).ok());
+        if (i % 4 == 1) {
+          ASSERT_TRUE(store().delete_repository(made->id, audit_event(repo.org_id, "repository.delete")).ok());
+        }
       }
     });
   for (auto& t : writers) t.join();

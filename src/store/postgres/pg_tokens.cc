@@ -124,6 +124,15 @@ Result<int> PostgresStore::delete_repository_tokens(Id repository_id, std::span<
   });
 }
 
+Result<int> PostgresStore::purge_expired_ci_tokens(UnixTime expired_before, int limit) {
+  return write<int>([&](Connection& c) -> Result<int> {
+    RT_TRY(Rows r, c.exec("DELETE FROM repository_tokens WHERE id IN (SELECT id FROM repository_tokens"
+                          " WHERE expires_at < $1 AND ci_only ORDER BY expires_at LIMIT $2)",
+                          {expired_before, static_cast<std::int64_t>(limit)}));
+    return r.affected();
+  });
+}
+
 Status PostgresStore::record_last_use(std::span<const LastUse> uses) {
   if (uses.empty()) return ok_status();
   // The latest time per token, ids ascending: one UPDATE per kind, and nodes flushing overlapping batches

@@ -56,6 +56,7 @@ class SqliteStore final : public Store, public CoverageStore {
   Result<Page<RepositoryToken>> list_repository_tokens(Id repository_id, std::optional<Id> before_id,
                                                        int limit) override;
   Result<int> delete_repository_tokens(Id repository_id, std::span<const Id> ids, const AuditEvent& audit) override;
+  Result<int> purge_expired_ci_tokens(UnixTime expired_before, int limit) override;
   Status record_last_use(std::span<const LastUse> uses) override;
 
   Status append_audit(const AuditEvent& event) override;

@@ -83,6 +83,14 @@ Result<int> SqliteStore::delete_repository_tokens(Id repository_id, std::span<co
   });
 }
 
+Result<int> SqliteStore::purge_expired_ci_tokens(UnixTime expired_before, int limit) {
+  return write<int>([&](Connection& c) -> Result<int> {
+    return c.execute("DELETE FROM repository_tokens WHERE id IN (SELECT id FROM repository_tokens"
+                     " WHERE expires_at < ?1 AND ci_only = 1 ORDER BY expires_at LIMIT ?2)",
+                     {expired_before, static_cast<std::int64_t>(limit)});
+  });
+}
+
 Status SqliteStore::record_last_use(std::span<const LastUse> uses) {
   if (uses.empty()) return ok_status();
   return write<Ok>([&](Connection& c) -> Status {
