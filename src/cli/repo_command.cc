@@ -14,14 +14,14 @@ namespace rt::cli {
 namespace {
 
 struct RepoFlags {
-  std::string name, file, visibility;
+  std::string name, file, visibility, remote_identifier;
   int concurrency = 8;
   std::string rate;
 };
 
 int run_add(const RepoFlags& f, const GlobalOptions& g) {
   return with_session(g, true, [&](Session& s) {
-    auto made = s.api.add_repository(s.target.provider, s.target.org, f.name, f.visibility);
+    auto made = s.api.add_repository(s.target.provider, s.target.org, f.name, f.visibility, f.remote_identifier);
     if (!made.ok()) return report(made.error(), s.target);
     if (!g.quiet) std::fprintf(stderr, "added repository %s/%s/%s\n", s.target.provider.c_str(), s.target.org.c_str(), f.name.c_str());
     return kExitOk;
@@ -76,7 +76,12 @@ void add_repo_command(CLI::App& app, CommandContext ctx) {
   add->add_option("--visibility", af->visibility, "Public, Private (default) or LoginPublic")
       ->type_name("VISIBILITY")
       ->check(CLI::IsMember({"Public", "Private", "LoginPublic"}));
-  set_examples(add, {"repotokens repo add api --provider gh --org acme", "repotokens repo add site --visibility Public"});
+  add->add_option("--remote-identifier", af->remote_identifier,
+                  "the provider's id of the repository (GitHub's repository id, which `trust add --match` binds); "
+                  "default: its full path")
+      ->type_name("ID");
+  set_examples(add, {"repotokens repo add api --provider gh --org acme", "repotokens repo add site --visibility Public",
+                     "repotokens repo add api --remote-identifier 123456789"});
   add->callback([af, &g, &action] { action = [af, &g] { return run_add(*af, g); }; });
   auto imf = std::make_shared<RepoFlags>();
   auto* import = repo->add_subcommand("import", "add every repository named in FILE (one a line, # comments)");

@@ -380,9 +380,11 @@ Result<OrganizationInfo> ApiClient::add_organization(const std::string& provider
 }
 
 Result<RepositorySummary> ApiClient::add_repository(const std::string& provider, const std::string& org,
-                                                    const std::string& name, const std::string& visibility) {
+                                                    const std::string& name, const std::string& visibility,
+                                                    const std::string& remote_identifier) {
   json body{{"provider", provider}, {"repositoryFullPath", org + "/" + name}};
   if (!visibility.empty()) body["visibility"] = visibility;
+  if (!remote_identifier.empty()) body["remoteIdentifier"] = remote_identifier;
   RT_TRY(auto r, call("POST", "/repositories", body.dump()));
   RT_TRY(auto parsed, parse_body(r));
   return to_repository(unwrap(parsed));

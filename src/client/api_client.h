@@ -167,8 +167,10 @@ class ApiClient {
 
   // repotokensd administration (API.md "repotokens extensions") and Codacy's addOrganization/addRepository.
   Result<OrganizationInfo> add_organization(const std::string& provider, const std::string& name);
+  // `remote_identifier`: repotokensd's extension (the provider's id of the repository); empty = not sent.
   Result<RepositorySummary> add_repository(const std::string& provider, const std::string& org,
-                                           const std::string& name, const std::string& visibility);
+                                           const std::string& name, const std::string& visibility,
+                                           const std::string& remote_identifier = {});
   Result<UserInfo> create_user(const std::string& name, const std::string& email, bool is_admin);
   Result<CreatedToken> issue_user_token(Id user_id, std::optional<UnixTime> expires_at);
   Status set_member_role(const std::string& provider, const std::string& org, Id user_id, const std::string& role);

@@ -45,7 +45,10 @@ ApiResponse add_repository(Service& service, const Principal& p, const ApiReques
   if (!full_path) return failure(full_path);
   auto visibility = string_field(*body, "visibility");
   if (!visibility) return failure(visibility);
+  auto remote = string_field(*body, "remoteIdentifier");
+  if (!remote) return failure(remote);
   AddRepositoryRequest add;
+  add.remote_identifier = std::move(*remote);
   add.provider = std::move(*provider);
   add.full_path = std::move(*full_path);
   add.visibility = std::move(*visibility);

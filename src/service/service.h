@@ -110,6 +110,9 @@ struct AddRepositoryRequest {
   std::string provider;
   std::string full_path;  // "org/name"
   std::optional<std::string> visibility;
+  // The provider's own id of the repository (a GitHub repository id, what `trust add --match` binds);
+  // default: full_path.
+  std::optional<std::string> remote_identifier;
   std::vector<std::string> languages;
 };
 

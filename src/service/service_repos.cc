@@ -113,7 +113,10 @@ Result<Repository> Service::add_repository(const Principal& p, const AddReposito
     if (lang.empty() || lang.size() > 50 || lang.find(',') != std::string::npos)
       return make_error(ErrorKind::invalid, "each language must have 1 to 50 characters and no comma");
   repo.languages = req.languages;
-  repo.remote_identifier = req.full_path;
+  repo.remote_identifier = req.remote_identifier.value_or(req.full_path);
+  if (repo.remote_identifier.empty() || repo.remote_identifier.size() > 200)
+    return make_error(ErrorKind::invalid, "remoteIdentifier must have 1 to 200 characters (the provider's id of the "
+                                          "repository, e.g. GitHub's repository id); leave it out to use the full path");
   repo.created_at = clock_.now();
   auto event = audit(p, a.org.id, "repository.create", repo_path(a.org, name));
   return timed("create_repository", [&] { return store_.create_repository(repo, event); });

@@ -327,10 +327,16 @@ TEST_F(CliCi, TrustAddListRemoveForOneRepositoryIsIdempotentAndRefusesBadInput) 
 }
 
 TEST_F(CliCi, BulkTrustAddBindsEachRepositoryToItsGithubIdAndSkipsThoseWithoutOne) {
-  // What Codacy keeps for a GitHub repository and repotokensd's API cannot set: its GitHub id.
-  for (const auto& [repo, id] : std::vector<std::pair<std::string, std::string>>{{"r-0000", "5000"}, {"r-0001", "5001"}})
-    execute_sql(w.server->db_url(), "UPDATE repositories SET remote_identifier = '" + id + "' WHERE name = '" + repo + "'");
-  const std::vector<std::string> bulk{"trust", "add", "--match", "r-000[0-2]", "--issuer", github.url(),
+  // What Codacy keeps for a GitHub repository, given here with addRepository's remoteIdentifier: its GitHub id.
+  for (const auto& [repo, id] : std::vector<std::pair<std::string, std::string>>{{"r-0010", "5000"}, {"r-0011", "5001"}}) {
+    auto added = cli({"repo", "add", repo, "--remote-identifier", id});
+    ASSERT_EQ(added.exit_code, 0) << added.err;
+  }
+  ASSERT_EQ(cli({"repo", "add", "r-0012"}).exit_code, 0);  // its remoteIdentifier is its full path
+  auto too_long = cli({"repo", "add", "r-0013", "--remote-identifier", std::string(201, '1')});
+  EXPECT_NE(too_long.exit_code, 0);
+  EXPECT_NE(too_long.err.find("remoteIdentifier must have 1 to 200 characters"), std::string::npos) << too_long.err;
+  const std::vector<std::string> bulk{"trust", "add", "--match", "r-001[0-3]", "--issuer", github.url(),
                                       "--claim", "ref=refs/heads/main"};
   auto refused = cli(bulk);  // not a terminal, no --yes
   EXPECT_EQ(refused.exit_code, 2) << refused.err;
@@ -339,27 +345,27 @@ TEST_F(CliCi, BulkTrustAddBindsEachRepositoryToItsGithubIdAndSkipsThoseWithoutOn
 
   auto dry = cli(with(bulk, {"--dry-run"}));
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
-  EXPECT_EQ(dry.out, "add r-0000 (repository_id 5000)\nadd r-0001 (repository_id 5001)\n");
-  EXPECT_NE(dry.err.find("skipped gh/acme/r-0002: no GitHub repository id"), std::string::npos) << dry.err;
+  EXPECT_EQ(dry.out, "add r-0010 (repository_id 5000)\nadd r-0011 (repository_id 5001)\n");
+  EXPECT_NE(dry.err.find("skipped gh/acme/r-0012: no GitHub repository id"), std::string::npos) << dry.err;
   EXPECT_EQ(rules(), 0);
 
   auto done = cli(with(bulk, {"--yes"}));
   ASSERT_EQ(done.exit_code, 0) << done.err;
   EXPECT_NE(done.err.find("added 2, already present 0, skipped 1 (no repository id), failed 0"), std::string::npos)
       << done.err;
-  EXPECT_EQ(rules_of("r-0001")[0]["claims"], json({{"repository_id", "5001"}, {"ref", "refs/heads/main"}}));
-  EXPECT_EQ(rules_of("r-0002").size(), 0u);
-  EXPECT_EQ(rules_of("r-0003").size(), 0u);
+  EXPECT_EQ(rules_of("r-0011")[0]["claims"], json({{"repository_id", "5001"}, {"ref", "refs/heads/main"}}));
+  EXPECT_EQ(rules_of("r-0012").size(), 0u);
+  EXPECT_EQ(rules_of("r-0000").size(), 0u);
 
   auto twice = cli(with(bulk, {"--yes"}));
   ASSERT_EQ(twice.exit_code, 0) << twice.err;
   EXPECT_NE(twice.err.find("0 to add, 2 already have it"), std::string::npos) << twice.err;
   EXPECT_EQ(rules(), 2);
 
-  // The mapping is what the exchange checks: a job of repository id 5001 gets a token of r-0001.
-  auto r = cli({"ci", "token", "--id-token-file", "-"}, {}, signed_github_jwt("r-0001", "5001"));
+  // The mapping is what the exchange checks: a job of repository id 5001 gets a token of r-0011.
+  auto r = cli({"ci", "token", "--id-token-file", "-"}, {}, signed_github_jwt("r-0011", "5001"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(w.repository_status_with("r-0001", r.out.substr(0, r.out.find('\n'))), 200);
+  EXPECT_EQ(w.repository_status_with("r-0011", r.out.substr(0, r.out.find('\n'))), 200);
 
   auto explicit_id = cli(with(bulk, {"--yes", "--claim", "repository_id=1"}));
   EXPECT_EQ(explicit_id.exit_code, 2);
