@@ -149,7 +149,7 @@ void add_webhooks_command(CLI::App& app, CommandContext ctx) {
   auto* add = hooks->add_subcommand("add", "add a webhook; its signing secret is read from --secret-file or stdin");
   add->add_option("--url", af->url, "http:// or https:// URL the events are posted to")->required()->type_name("URL");
   add->add_option("--event", af->events,
-                  "event to send (repeatable): token.created, token.revoked, token.leaked")
+                  "event to send (repeatable): token.created, token.revoked, token.leaked, token.expiring, token.expired, token.exchanged")
       ->required()
       ->type_name("EVENT");
   add->add_option("--secret-file", af->secret_file, "file whose first line is the secret (- for stdin, the default)")

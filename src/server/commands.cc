@@ -20,6 +20,7 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "webhooks/delivery.h"
+#include "webhooks/expiry_scheduler.h"
 #include "leaks/github_keys.h"
 #include "store/copy.h"
 
@@ -188,8 +189,15 @@ int run_serve(const ServeConfig& config) {
                                                                     .connect_timeout = config.webhook_connect_timeout,
                                                                     .timeout = config.webhook_timeout,
                                                                     .warn = [](std::string_view m) { log_warn(m); }});
+    webhooks::ExpiryScheduler expiry(*b.store, b.clock,
+                                     webhooks::ExpirySchedulerOptions{
+                                         .windows = config.webhook_expiry_notices,
+                                         .interval = config.webhook_expiry_scan_interval,
+                                         .warn = [](std::string_view m) { log_warn(m); }});
     webhooks.start();
+    expiry.start();
     server.run();
+    expiry.stop();
     webhooks.stop();  // after the drain: an attempt in flight is abandoned, its event stays in the outbox
   }  // the server stops first, then the Service flushes pending lastUsedAt into the still-open store
   backend->reset();

@@ -82,6 +82,10 @@ std::vector<OptionSpec> serve_specs() {
        "is marked failing", "86400"},
       {"webhook-connect-timeout", "seconds a webhook receiver may take to accept the connection", "5"},
       {"webhook-timeout", "seconds one webhook POST may take in all", "10"},
+      {"webhook-expiry-notices", "when token.expiring is sent, before a token's expiry: a comma-separated "
+       "list of durations with a unit (s, m, h, d), longest first, each once per token; empty = token.expired "
+       "only", "7d,1d"},
+      {"webhook-expiry-scan-interval", "seconds between two scans for tokens whose expiry notice is due", "60"},
       {"ci-issuer",
        "a CI OIDC issuer whose job tokens may be exchanged for repository tokens: URL or KIND=URL (KIND github, "
        "github-enterprise, gitlab); repeat for several (environment and config file: comma-separated or a TOML "
@@ -168,6 +172,31 @@ double number_option(std::string_view option, const std::string& text, double mi
   return value;
 }
 
+// "7d,1d": durations with a unit (s, m, h, d), strictly decreasing, as seconds; "" = none.
+std::vector<std::int64_t> parse_notice_windows(std::string_view option, const std::string& text) {
+  constexpr std::string_view expected =
+      "a comma-separated list of durations such as 7d,1d (units s, m, h, d; from 1s to 365d; longest first, "
+      "no repeats), or nothing";
+  std::vector<std::int64_t> windows;
+  if (text.empty()) return windows;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+    const std::string_view unit(end, item.data() + item.size() - end);
+    const std::int64_t scale = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+    if (ec != std::errc() || scale == 0 || n < 1 || n > 365 * 86400 / scale) bad_value(option, text, expected);
+    const std::int64_t seconds = n * scale;
+    if (!windows.empty() && seconds >= windows.back()) bad_value(option, text, expected);
+    windows.push_back(seconds);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return windows;
+}
+
 // "HOST:PORT", "[v6]:PORT".
 void parse_listen(const std::string& text, ServeConfig& c) {
   size_t colon = text.rfind(':');
@@ -227,6 +256,9 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
   c.webhook_retry_window = number_option("webhook-retry-window", get("webhook-retry-window"), 1, 30 * 86400);
   c.webhook_connect_timeout = number_option("webhook-connect-timeout", get("webhook-connect-timeout"), 0.1, 300);
   c.webhook_timeout = number_option("webhook-timeout", get("webhook-timeout"), 0.1, 300);
+  c.webhook_expiry_notices = parse_notice_windows("webhook-expiry-notices", get("webhook-expiry-notices"));
+  c.webhook_expiry_scan_interval =
+      number_option("webhook-expiry-scan-interval", get("webhook-expiry-scan-interval"), 0.05, 86400);
   const std::string& format = get("log-format");
   if (format != "text" && format != "json") bad_value("log-format", format, "text or json");
   c.log_json = format == "json";

@@ -56,6 +56,10 @@ struct ServeConfig {
   double webhook_retry_window = 86400;
   double webhook_connect_timeout = 5;
   double webhook_timeout = 10;
+  // Expiry notices (docs/webhooks.md): the windows before a token's expiry that token.expiring announces
+  // (seconds, descending; empty = token.expired only), and how often the expiry scheduler scans.
+  std::vector<std::int64_t> webhook_expiry_notices{7 * 86400, 86400};
+  double webhook_expiry_scan_interval = 60;
   // Secretless CI (docs/configuration.md): the issuers whose OIDC tokens may be exchanged, each "URL" or
   // "KIND=URL" as given (checked by parse_ci_issuer), and the audience rules without one expect.
   std::vector<std::string> ci_issuers;

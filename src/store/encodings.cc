@@ -108,9 +108,14 @@ std::string new_webhook_event_id_prefix() {
 
 std::string_view webhook_event_of(std::string_view action) {
   if (action == "repository.token.create") return "token.created";
+  if (action == "repository.token.exchange") return "token.exchanged";
   if (action == "repository.token.delete") return "token.revoked";
   if (action == "token.leaked") return "token.leaked";
   return {};
+}
+
+std::string_view created_token_event(std::string_view action) {
+  return action == "repository.token.exchange" ? "token.exchanged" : "token.created";
 }
 
 }  // namespace rt

@@ -25,7 +25,11 @@ std::vector<std::string> decode_webhook_events(std::string_view text);
 // "evt_<24 random hex digits>_": an outbox event id is this followed by the token id; its delivery ids add
 // ".<webhook id>".
 std::string new_webhook_event_id_prefix();
-// The webhook event an audit action announces ("repository.token.create" -> "token.created"), or empty.
+// The webhook event an audit action announces ("repository.token.create" -> "token.created",
+// "repository.token.exchange" -> "token.exchanged": a CI exchange's token), or empty.
 std::string_view webhook_event_of(std::string_view audit_action);
+// What a repository token's creation announces: token.exchanged when its audit action is a CI exchange's
+// ("repository.token.exchange"), token.created otherwise.
+std::string_view created_token_event(std::string_view audit_action);
 
 }  // namespace rt

@@ -151,7 +151,8 @@ struct AuditQuery {
 
 // --- webhooks (docs/webhooks.md) ---------------------------------------------------------------------
 // The events an organization webhook may subscribe to, as they appear on the wire.
-inline constexpr const char* kWebhookEventNames[] = {"token.created", "token.revoked", "token.leaked"};
+inline constexpr const char* kWebhookEventNames[] = {"token.created", "token.revoked",  "token.leaked",
+                                                     "token.expiring", "token.expired", "token.exchanged"};
 
 struct NewWebhook {
   Id org_id = 0;
@@ -191,17 +192,24 @@ struct DueWebhookEvent {
   WebhookDelivery delivery;
   std::string url;
   std::string sealed_secret;
+  bool webhook_failing = false;  // the webhook's mark when claimed (a delivery now clears it)
 };
 // The outcome of one attempt. `next_attempt_at` nullopt with `delivered` false: given up (the retry window
 // is over); the webhook is then marked failing. A delivered event clears the webhook's failing mark.
 struct WebhookAttempt {
   Id event_row = 0;  // WebhookDelivery::id
+  // Not tried (a run stopped before it): only the lease ends, next_attempt_at becomes `next_attempt_at`;
+  // attempts, the last outcome and the webhook's failing mark stay as they were.
+  bool released = false;
   UnixTime at = 0;
   bool delivered = false;
   std::optional<int> status;  // the receiver's HTTP status, if it answered
   std::string error;          // why there is no status (refused, timed out, ...); empty otherwise
   int latency_ms = 0;
   std::optional<UnixTime> next_attempt_at;
+  // What the outbox row keeps of an attempt: its time once delivered, and the next attempt's unless delivered.
+  std::optional<UnixTime> delivered_time() const { return delivered ? std::optional<UnixTime>(at) : std::nullopt; }
+  std::optional<UnixTime> next_due() const { return delivered ? std::nullopt : next_attempt_at; }
 };
 
 class Store {
@@ -325,17 +333,31 @@ class Store {
   virtual Result<Page<WebhookDelivery>> list_webhook_deliveries(Id org_id, Id webhook_id,
                                                                 std::optional<Id> before_id, int limit) = 0;
 
-  // The delivery worker's side. Claims up to `limit` due events (next_attempt_at <= now), oldest first, and
-  // only the oldest undelivered event of each webhook (events reach a receiver in the order they happened).
-  // A claimed event's next_attempt_at moves to `lease_until` in the claiming transaction, so no other
-  // worker or node takes it while the attempt runs, and a worker that dies mid-attempt leaves it to be
-  // retried once the lease is over. On PostgreSQL the claim skips rows another node is claiming
-  // (FOR UPDATE SKIP LOCKED).
-  virtual Result<std::vector<DueWebhookEvent>> claim_webhook_events(UnixTime now, UnixTime lease_until,
-                                                                    int limit) = 0;
-  virtual Status record_webhook_attempt(const WebhookAttempt& attempt) = 0;
+  // The delivery worker's side. Claims due events (next_attempt_at <= now) of up to `limit` webhooks, oldest
+  // first: each webhook's oldest undelivered event, and after it up to `run - 1` more of that webhook's
+  // undelivered events, consecutive and due, in order (a run the worker posts one after the other over one
+  // connection). Nothing after a webhook's oldest undelivered event is ever claimed without it, so events
+  // reach a receiver in the order they happened. A claimed event's next_attempt_at moves to `lease_until`
+  // in the claiming transaction, so no other worker or node takes it (nor anything after it) while the
+  // attempt runs, and a worker that dies mid-attempt leaves it to be retried once the lease is over. The
+  // result holds each webhook's run contiguous, in id order. On PostgreSQL the claim skips rows another node
+  // is claiming (FOR UPDATE SKIP LOCKED).
+  virtual Result<std::vector<DueWebhookEvent>> claim_webhook_events(UnixTime now, UnixTime lease_until, int limit,
+                                                                    int run) = 0;
+  // Records the outcomes of attempts (and releases of claimed events not tried), in one transaction.
+  virtual Status record_webhook_attempts(std::span<const WebhookAttempt> attempts) = 0;
+  Status record_webhook_attempt(const WebhookAttempt& attempt) { return record_webhook_attempts({&attempt, 1}); }
   // Webhooks marked failing, across organizations (for /metrics).
   virtual Result<std::int64_t> count_failing_webhooks() = 0;
+
+  // The expiry scheduler's side (docs/webhooks.md, "Expiry notices"). Finds up to `limit` tokens, of both
+  // kinds, whose next expiry notice is due at `now` — through indexes only: tokens never looked at by their
+  // expiry time, the others by the time their next notice is due — and for each writes the notice
+  // (next_expiry_notice, store/expiry_notice.h) to the outbox of the subscribed webhooks and advances the
+  // token's notice time, in one transaction, so each notice is emitted once. `windows` are seconds before
+  // expiry, descending, each > 0 (e.g. {604800, 86400}). Returns how many tokens it advanced; 0 also when,
+  // on PostgreSQL, another node is scanning right now (one node at a time, by an advisory lock).
+  virtual Result<int> announce_token_expiry(UnixTime now, std::span<const std::int64_t> windows, int limit) = 0;
 
   // --- coverage (store/coverage_store.h) -------------------------------------------------------------
   // The coverage storage of this backend, alive as long as the store.

@@ -43,14 +43,16 @@ struct Outcome {
   bool interrupted = false;
 };
 
-Outcome post(const WebhookWorkerOptions& o, const std::atomic<bool>& stopping, const std::string& url,
+// `curl` is the calling thread's own handle: reset before each POST, it keeps its connection cache, so
+// consecutive POSTs to one receiver reuse a keep-alive connection instead of connecting each time.
+Outcome post(CURL* c, const WebhookWorkerOptions& o, const std::atomic<bool>& stopping, const std::string& url,
              const WebhookDelivery& d, const std::string& signature) {
   Outcome out;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) {
+  if (!c) {
     out.error = "cannot start an HTTP transfer";
     return out;
   }
+  curl_easy_reset(c);
   curl_slist* raw_headers = nullptr;
   for (const std::string& h :
        {std::string("Content-Type: application/json"), std::string("User-Agent: repotokensd-webhooks"),
@@ -59,7 +61,6 @@ Outcome post(const WebhookWorkerOptions& o, const std::atomic<bool>& stopping, c
     raw_headers = curl_slist_append(raw_headers, h.c_str());
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(raw_headers, curl_slist_free_all);
   Transfer transfer{.received = 0, .cap = o.max_response, .stopping = &stopping};
-  CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -143,30 +144,63 @@ void WebhookWorker::refresh_failing_gauge() {
 }
 
 void WebhookWorker::loop() {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   while (!stopping_) {
     const UnixTime now = clock_.now();
     const UnixTime lease = now + static_cast<UnixTime>(std::ceil(options_.timeout)) + kLeaseSlack;
-    auto claimed = store_.claim_webhook_events(now, lease, options_.batch);
+    auto claimed = store_.claim_webhook_events(now, lease, options_.batch, options_.run);
     if (!claimed.ok()) options_.warn("webhook delivery: cannot read the outbox: " + claimed.error().message);
     bool any = claimed.ok() && !claimed->empty();
-    if (claimed.ok())
-      for (const DueWebhookEvent& e : *claimed) {
-        if (stopping_) {
-          // Claimed but not tried: due again at once for whoever runs next.
-          (void)store_.record_webhook_attempt(WebhookAttempt{
-              .event_row = e.delivery.id, .at = clock_.now(), .delivered = false, .status = std::nullopt,
-              .error = "not tried: the server was stopping", .latency_ms = 0, .next_attempt_at = clock_.now()});
-          continue;
-        }
-        deliver(e);
+    if (claimed.ok()) {
+      // Each webhook's run is contiguous in the claim, in order.
+      std::span<const DueWebhookEvent> all(*claimed);
+      for (std::size_t i = 0; i < all.size();) {
+        std::size_t j = i + 1;
+        while (j < all.size() && all[j].delivery.webhook_id == all[i].delivery.webhook_id) ++j;
+        deliver_run(curl.get(), all.subspan(i, j - i), lease);
+        i = j;
       }
+    }
     if (any) continue;  // more may be due
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, std::chrono::duration<double>(options_.poll_interval), [this] { return stopping_.load(); });
   }
 }
 
-void WebhookWorker::deliver(const DueWebhookEvent& e) {
+void WebhookWorker::deliver_run(CURL* curl, std::span<const DueWebhookEvent> run, UnixTime lease) {
+  std::vector<WebhookAttempt> attempts;
+  attempts.reserve(run.size());
+  bool blocked = false;  // an event of the run was not delivered: the later ones must wait behind it
+  for (const DueWebhookEvent& e : run) {
+    // Released untried (due again at once, still behind the undelivered one) when the run is blocked, the
+    // server is stopping, or a full POST timeout would outlast the lease.
+    const UnixTime now = clock_.now();
+    if (blocked || stopping_ || now + static_cast<UnixTime>(std::ceil(options_.timeout)) >= lease) {
+      attempts.push_back(WebhookAttempt{.event_row = e.delivery.id, .released = true, .at = now,
+                                        .next_attempt_at = now});
+      continue;
+    }
+    attempts.push_back(attempt(curl, e));
+    blocked = !attempts.back().delivered;
+  }
+  if (auto recorded = store_.record_webhook_attempts(attempts); !recorded.ok())
+    options_.warn(fmt::format("webhook {}: cannot record {} delivery attempts: {}", run.front().delivery.webhook_id,
+                              attempts.size(), recorded.error().message));
+  bool failing_changed = false;
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    const WebhookAttempt& a = attempts[i];
+    if (a.released) continue;
+    const WebhookDelivery& d = run[i].delivery;
+    if (!a.delivered && !a.next_attempt_at)
+      options_.warn(fmt::format("webhook {} is failing: delivery {} ({}) undelivered for {} s", d.webhook_id,
+                                d.delivery_id, d.event, static_cast<long>(options_.retry_window)));
+    // A give-up marks the webhook failing; a delivery to a failing one clears the mark.
+    failing_changed = failing_changed || (a.delivered ? run[i].webhook_failing : !a.next_attempt_at);
+  }
+  if (failing_changed) refresh_failing_gauge();
+}
+
+WebhookAttempt WebhookWorker::attempt(CURL* curl, const DueWebhookEvent& e) {
   const WebhookDelivery& d = e.delivery;
   WebhookAttempt attempt{.event_row = d.id, .at = clock_.now()};
   auto secret = hasher_.unseal(e.sealed_secret);
@@ -174,7 +208,7 @@ void WebhookWorker::deliver(const DueWebhookEvent& e) {
   if (!secret) {
     outcome.error = "the webhook's secret cannot be read with this server key";
   } else {
-    outcome = post(options_, stopping_, e.url, d, webhook_signature(*secret, d.body));
+    outcome = post(curl, options_, stopping_, e.url, d, webhook_signature(*secret, d.body));
   }
   attempt.status = outcome.status;
   attempt.error = outcome.error;
@@ -201,12 +235,7 @@ void WebhookWorker::deliver(const DueWebhookEvent& e) {
     }
   }
   metrics::add("repotokens_webhook_deliveries_total", fmt::format("result=\"{}\"", result));
-  if (auto recorded = store_.record_webhook_attempt(attempt); !recorded.ok())
-    options_.warn(fmt::format("webhook delivery {}: cannot record the attempt: {}", d.delivery_id, recorded.error().message));
-  if (!attempt.delivered && !attempt.next_attempt_at)
-    options_.warn(fmt::format("webhook {} is failing: delivery {} ({}) undelivered for {} s", d.webhook_id, d.delivery_id,
-                         d.event, static_cast<long>(options_.retry_window)));
-  if (attempt.delivered || !attempt.next_attempt_at) refresh_failing_gauge();
+  return attempt;
 }
 
 }  // namespace rt::webhooks

@@ -10,6 +10,7 @@
 #include <functional>
 #include <cstddef>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -18,6 +19,8 @@
 #include "core/secret.h"
 #include "core/time.h"
 #include "store/store.h"
+
+typedef void CURL;  // libcurl's easy handle, as <curl/curl.h> declares it
 
 namespace rt::webhooks {
 
@@ -30,7 +33,8 @@ struct WebhookWorkerOptions {
   double timeout = 10;             // one POST in all
   std::size_t max_response = 64 * 1024;  // bytes of a receiver's answer read; the rest is not
   int threads = 2;                 // concurrent deliveries (each to a different webhook)
-  int batch = 16;                  // events claimed at once by one thread
+  int batch = 16;                  // webhooks whose events one thread claims at once
+  int run = 64;                    // events of one webhook claimed and posted in a row (over one connection)
   // Where the worker says what an operator should know (an unreadable outbox, a webhook now failing);
   // the server passes its log. Never given a secret or a body.
   std::function<void(std::string_view)> warn = [](std::string_view) {};
@@ -58,8 +62,11 @@ class WebhookWorker {
 
  private:
   void loop();
-  // Posts one event and records the outcome. False when stopping interrupted it.
-  void deliver(const DueWebhookEvent& event);
+  // Posts a webhook's claimed run in order, stopping at the first event not delivered (the rest are released
+  // to wait behind it), and records every outcome in one transaction.
+  void deliver_run(CURL* curl, std::span<const DueWebhookEvent> run, UnixTime lease);
+  // Posts one event with the thread's handle; the outcome to record (delivered, retry, given up, interrupted).
+  WebhookAttempt attempt(CURL* curl, const DueWebhookEvent& event);
   void refresh_failing_gauge();
 
   Store& store_;

@@ -2,7 +2,8 @@
 // HTTP server on loopback with keys made at start), trust rules over the API, and the exchange of signed job
 // tokens for short-lived repository tokens: a valid one works and uploads coverage; each refusal is a 401
 // with its reason and issues nothing; key rotation is picked up, a JWKS outage keeps cached keys; and the
-// issued token does nothing but coverage upload and getRepository.
+// issued token does nothing but coverage upload and getRepository; the exchange is announced to the
+// organization's webhooks as token.exchanged (not token.created).
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -11,6 +12,7 @@
 
 #include "support/api_fixture.h"
 #include "support/oidc_issuer.h"
+#include "support/webhook_receiver.h"
 
 namespace rt::test {
 namespace {
@@ -148,7 +150,8 @@ TEST_F(CiExchange, EveryRefusalIsA401WithItsReasonAndIssuesNothing) {
 
 TEST_F(CiExchange, AnUnknownKeyIdRefetchesAtMostOncePerInterval) {
   add_default_rule();
-  ASSERT_EQ(exchange(issuer.sign({.claims = claims()})).status, 201);
+  auto first = exchange(issuer.sign({.claims = claims()}));
+  ASSERT_EQ(first.status, 201) << first.body << server.log();  // it failed once under load, saying nothing
   const long fetched = issuer.jwks_fetches();
   expect_refused(issuer.sign({.claims = claims(), .key = "unpublished"}), "signature");
   expect_refused(issuer.sign({.claims = claims(), .key = "unpublished"}), "signature");
@@ -277,6 +280,37 @@ TEST_F(CiExchangeLimited, ExchangesAreLimitedPerRepositoryThenPerIssuerAndCounte
       << metrics.body;
   EXPECT_NE(metrics.body.find("repotokens_ci_jwks_fetches_total{" + label + ",result=\"ok\"} 1"), std::string::npos)
       << metrics.body;
+}
+
+// The issued token is announced once, as token.exchanged (its own event in API.md), through the outbox of
+// the exchange's transaction; token.created stays for tokens people and tools create.
+TEST_F(CiExchange, TheIssuedTokenIsAnnouncedAsExchangedNotAsCreated) {
+  WebhookReceiver receiver;
+  auto hook = http.post(org_path("gh", "acme") + "/webhooks",
+                        {{"url", receiver.url()}, {"secret", "a-webhook-secret-0123456789"},
+                         {"events", {"token.created", "token.exchanged"}}},
+                        {api_token(w.admin.token)});
+  ASSERT_EQ(hook.status, 201) << hook.body;
+  add_default_rule();
+  auto r = exchange(issuer.sign({.claims = claims()}));
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string name = r.json()["data"]["name"];
+  auto made = create_repository_token(http, w.admin.token, "gh", "acme", "api", {{"name", "by-hand"}});
+
+  ASSERT_TRUE(eventually([&] { return receiver.requests().size() >= 2; }, std::chrono::seconds(30))) << server.log();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // a second announcement would arrive meanwhile
+  auto got = receiver.requests();
+  ASSERT_EQ(got.size(), 2u) << "one event per token";
+  json exchanged = json::parse(got[0].body), created = json::parse(got[1].body);
+  EXPECT_EQ(got[0].headers["x-repotokens-event"], "token.exchanged");
+  EXPECT_EQ(exchanged["event"], "token.exchanged");
+  EXPECT_EQ(exchanged["token"]["name"], name);
+  EXPECT_EQ(exchanged["token"]["kind"], "repository");
+  EXPECT_EQ(exchanged["repository"], json({{"provider", "gh"}, {"owner", "acme"}, {"name", "api"}}));
+  EXPECT_EQ(exchanged["actor"]["name"], "ci:" + issuer.url()) << "the actor is the CI issuer";
+  EXPECT_EQ(got[0].body.find(r.json()["data"]["token"].get<std::string>()), std::string::npos) << "never a secret";
+  EXPECT_EQ(created["event"], "token.created");
+  EXPECT_EQ(created["token"]["id"], made.id);
 }
 
 }  // namespace

@@ -72,6 +72,22 @@ TEST_F(ServerConfig, BadValuesExitTwoFromAnySource) {
   EXPECT_EQ(parse({"serve", "--config", path_}, inv), 2);
 }
 
+TEST_F(ServerConfig, ExpiryNoticeWindowsAreDurationsLongestFirst) {
+  Invocation inv;
+  ASSERT_FALSE(parse({"serve"}, inv));
+  EXPECT_EQ(inv.serve.webhook_expiry_notices, (std::vector<std::int64_t>{7 * 86400, 86400}));
+  EXPECT_EQ(inv.serve.webhook_expiry_scan_interval, 60);
+  ASSERT_FALSE(parse({"serve", "--webhook-expiry-notices", "14d,36h,90m,30s", "--webhook-expiry-scan-interval", "0.5"},
+                     inv));
+  EXPECT_EQ(inv.serve.webhook_expiry_notices, (std::vector<std::int64_t>{14 * 86400, 36 * 3600, 90 * 60, 30}));
+  EXPECT_EQ(inv.serve.webhook_expiry_scan_interval, 0.5);
+  ASSERT_FALSE(parse({"serve", "--webhook-expiry-notices", ""}, inv));
+  EXPECT_TRUE(inv.serve.webhook_expiry_notices.empty()) << "token.expired only";
+  for (const char* bad : {"1d,7d", "1d,24h", "d", "7", "7w", "0s", "-1d", "7d,", "366d", "1.5d"})
+    EXPECT_EQ(parse({"serve", "--webhook-expiry-notices", bad}, inv), 2) << bad;
+  EXPECT_EQ(parse({"serve", "--webhook-expiry-scan-interval", "0"}, inv), 2);
+}
+
 TEST_F(ServerConfig, AdminCreateUser) {
   Invocation inv;
   ASSERT_FALSE(parse({"admin", "create-user", "--db", "sqlite:x.db", "--name", "root", "--instance-admin"}, inv));

@@ -97,7 +97,7 @@ TEST_F(PostgresStoreTest, MigratesOnceAndChecksTheSchemaVersion) {
   for (int v = 1; v <= postgres_schema_version(); ++v) every_step += (v > 1 ? "," : "") + std::to_string(v);
   EXPECT_EQ(cluster().psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations", db),
             every_step + "\n");
-  EXPECT_EQ(postgres_schema_version(), 7);  // this build's: 5 repository counts, 6 webhooks, 7 CI trust
+  EXPECT_EQ(postgres_schema_version(), 8);  // this build's: 5 repository counts, 6 webhooks, 7 CI trust, 8 expiry notices
   EXPECT_TRUE(open_postgres_store(url_, StoreOptions{.create_if_missing = false}).ok());
 
   // A database from a newer repotokens is refused either way, and left as it is.

@@ -1,6 +1,7 @@
 // Shared Store suite: organization webhooks and their outbox — an event row per subscribed webhook,
 // written with the token change that causes it (and not when the change is refused), with a stable
-// delivery id and a body that names the token but holds no secret.
+// delivery id and a body that names the token but holds no secret; expiry notices written once per window
+// from the due tokens only; claims of a webhook's run of events, in order, never past an undelivered one.
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -143,6 +144,98 @@ TEST_P(StoreTest, TokenChangesWriteOneOutboxRowPerSubscribedWebhook) {
   EXPECT_EQ(rows(all).size(), 7u);
   ASSERT_TRUE(store().delete_webhook(acme.id, all.id, audit_event(acme.id, "webhook.delete")).ok());
   EXPECT_EQ(store().list_webhook_deliveries(acme.id, all.id, std::nullopt, 10).error().kind, ErrorKind::not_found);
+}
+
+TEST_P(StoreTest, ExpiryNoticesAreWrittenOncePerWindowForTheDueTokensOnly) {
+  User u = add_user("owner");
+  Organization acme = add_org("acme", u.id);
+  Repository api = add_repo(acme.id, "api");
+  NewWebhook w{.org_id = acme.id, .url = "http://127.0.0.1:9/", .events = {"token.expiring", "token.expired"},
+               .sealed_secret = "s", .created_at = kNow};
+  Webhook hook = must(store().create_webhook(w, audit_event(acme.id, "webhook.create")));
+  const std::vector<std::int64_t> windows{7 * 86400, 86400};
+  constexpr UnixTime kDay = 86400;
+  RepositoryToken far = must(add_token(api.id, "far", 1, kNow, kNow + 10 * kDay));
+  RepositoryToken week = must(add_token(api.id, "week", 2, kNow, kNow + 3 * kDay));
+  RepositoryToken hour = must(add_token(api.id, "hour", 3, kNow, kNow + 3600));
+  AccountToken account = must(store().create_account_token(u.id, test_hash(4), kNow, kNow + 2 * kDay));
+  // (token id, kind, event, window) of each outbox row, oldest first.
+  auto notices = [&] {
+    std::vector<std::string> out;
+    auto items = must(store().list_webhook_deliveries(acme.id, hook.id, std::nullopt, 100)).items;
+    for (auto it = items.rbegin(); it != items.rend(); ++it) {
+      auto body = nlohmann::json::parse(it->body);
+      out.push_back(body["token"]["kind"].get<std::string>() + std::to_string(body["token"]["id"].get<Id>()) + " " +
+                    it->event + (body.contains("noticeWindowSeconds") ? " " + body["noticeWindowSeconds"].dump() : ""));
+    }
+    return out;
+  };
+  const std::string r = "repository", a = "account";
+  auto id = [](Id v) { return std::to_string(v); };
+
+  EXPECT_EQ(must(store().announce_token_expiry(kNow, windows, 100)), 3);
+  EXPECT_EQ(notices(), (std::vector<std::string>{r + id(hour.id) + " token.expiring 86400",
+                                                 r + id(week.id) + " token.expiring 604800",
+                                                 a + id(account.id) + " token.expiring 604800"}));
+  EXPECT_EQ(must(store().announce_token_expiry(kNow + 60, windows, 100)), 0) << "nothing is due twice";
+  EXPECT_EQ(notices().size(), 3u);
+
+  // Two days later: the hour token expired, the account token expires now, the week token is a day away.
+  EXPECT_EQ(must(store().announce_token_expiry(kNow + 2 * kDay, windows, 100)), 3);
+  auto later = notices();
+  ASSERT_EQ(later.size(), 6u);
+  EXPECT_EQ(std::vector<std::string>(later.begin() + 3, later.end()),
+            (std::vector<std::string>{r + id(hour.id) + " token.expired", r + id(week.id) + " token.expiring 86400",
+                                      a + id(account.id) + " token.expired"}));
+  // Long after everything: the far token, never announced, gets only its expiry; nothing else is said.
+  EXPECT_EQ(must(store().announce_token_expiry(kNow + 30 * kDay, windows, 100)), 2);
+  auto last = notices();
+  ASSERT_EQ(last.size(), 8u);
+  EXPECT_EQ(std::vector<std::string>(last.begin() + 6, last.end()),
+            (std::vector<std::string>{r + id(far.id) + " token.expired", r + id(week.id) + " token.expired"}));
+  EXPECT_EQ(must(store().announce_token_expiry(kNow + 60 * kDay, windows, 100)), 0);
+  // The batch bound holds: one token per lookup.
+  for (std::uint32_t i = 0; i < 3; ++i) must(add_token(api.id, "b" + std::to_string(i), 10 + i, kNow, kNow + 3600));
+  EXPECT_LE(must(store().announce_token_expiry(kNow, windows, 1)), 2);
+}
+
+TEST_P(StoreTest, AClaimTakesAWebhooksRunInOrderAndNeverPassesAnUndeliveredEvent) {
+  User u = add_user("owner");
+  Organization acme = add_org("acme", u.id);
+  Repository api = add_repo(acme.id, "api");
+  NewWebhook w{.org_id = acme.id, .url = "http://127.0.0.1:9/", .events = {"token.created"}, .sealed_secret = "s",
+               .created_at = kNow};
+  Webhook hook = must(store().create_webhook(w, audit_event(acme.id, "webhook.create")));
+  std::vector<Id> tokens;
+  for (std::uint32_t i = 0; i < 6; ++i)
+    tokens.push_back(must(add_token(api.id, "t" + std::to_string(i), i + 1, kNow, kNow + 86400)).id);
+  const UnixTime due = 1'700'000'000;  // the events' time (audit_event's)
+  auto token_of = [](const DueWebhookEvent& e) { return nlohmann::json::parse(e.delivery.body)["token"]["id"].get<Id>(); };
+
+  auto run = must(store().claim_webhook_events(due, due + 40, 16, 3));
+  ASSERT_EQ(run.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(token_of(run[i]), tokens[i]);
+    EXPECT_EQ(run[i].delivery.webhook_id, hook.id);
+    EXPECT_EQ(run[i].url, "http://127.0.0.1:9/");
+  }
+  EXPECT_TRUE(must(store().claim_webhook_events(due, due + 40, 16, 3)).empty()) << "the webhook is busy";
+
+  // The first is delivered, the second fails (retry later), the third was not tried.
+  std::vector<WebhookAttempt> outcome{
+      {.event_row = run[0].delivery.id, .at = due, .delivered = true, .status = 204},
+      {.event_row = run[1].delivery.id, .at = due, .delivered = false, .status = 500, .next_attempt_at = due + 100},
+      {.event_row = run[2].delivery.id, .released = true, .at = due, .next_attempt_at = due}};
+  ASSERT_TRUE(store().record_webhook_attempts(outcome).ok());
+  EXPECT_TRUE(must(store().claim_webhook_events(due + 1, due + 41, 16, 3)).empty())
+      << "nothing passes the event waiting for its retry";
+  auto again = must(store().claim_webhook_events(due + 100, due + 140, 16, 3));
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(token_of(again[0]), tokens[1]);
+  EXPECT_EQ(again[0].delivery.attempts, 1);
+  EXPECT_EQ(token_of(again[1]), tokens[2]);
+  EXPECT_EQ(again[1].delivery.attempts, 0) << "a release is not an attempt";
+  EXPECT_EQ(token_of(again[2]), tokens[3]);
 }
 
 }  // namespace

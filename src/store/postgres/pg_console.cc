@@ -10,12 +10,6 @@ namespace {
 
 constexpr UnixTime kMaxWarningSeconds = static_cast<UnixTime>(kMaxTokenLifetimeDays) * 86400;
 
-std::string id_array(std::span<const Id> ids) {
-  std::string out = "{";
-  for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
-  return out + "}";
-}
-
 }  // namespace
 
 Result<std::vector<RepositoryTokenSummary>> PostgresStore::summarize_repository_tokens(

@@ -105,4 +105,10 @@ Status user_exists(Connection& conn, Id user_id) {
   return ok_status();
 }
 
+std::string id_array(std::span<const std::int64_t> ids) {
+  std::string out = "{";
+  for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+  return out + "}";
+}
+
 }  // namespace rt::postgres

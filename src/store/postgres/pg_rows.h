@@ -3,6 +3,7 @@
 // for statements whose filters vary, and the audit insert.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ Repository read_repository(const Rows& rows, int row, int first = 0);
 RepositoryToken read_repository_token(const Rows& rows, int row, int first = 0);
 CiTrustRule read_ci_trust_rule(const Rows& rows, int row, int first = 0);
 AuditEvent read_audit_event(const Rows& rows, int row, int first = 0);
+
+// A PostgreSQL array literal of integers, "{1,2,3}", for `= ANY($1::bigint[])`.
+std::string id_array(std::span<const std::int64_t> ids);
 
 inline Error not_found(std::string message) { return make_error(ErrorKind::not_found, std::move(message)); }
 

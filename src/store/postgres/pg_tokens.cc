@@ -10,13 +10,6 @@
 namespace rt::postgres {
 namespace {
 
-// PostgreSQL array literal of ids: "{1,2,3}".
-std::string id_array(const std::vector<Id>& ids) {
-  std::string out = "{";
-  for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
-  return out + "}";
-}
-
 std::string live_limit_message(std::int64_t n, int max_live) {
   return n == max_live ? "repository already has " + std::to_string(max_live) +
                              " live tokens, the maximum; revoke one first"
@@ -56,7 +49,7 @@ Result<RepositoryToken> PostgresStore::create_repository_token(const NewReposito
                          max_live, audit.org_id, audit.at, audit.actor_user_id, audit.actor, audit.action,
                          audit.target, audit.details, token.ci_only}},
                        {events.c_str(),
-                        {new_webhook_event_id_prefix(), "token.created", audit.at, audit.actor,
+                        {new_webhook_event_id_prefix(), created_token_event(audit.action), audit.at, audit.actor,
                          token.repository_id, token.hash}}});
   });
   if (!done.ok()) return name_conflict(done.error(), "a token with this hash already exists");

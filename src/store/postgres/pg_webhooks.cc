@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "store/encodings.h"
+#include "store/expiry_notice.h"
 #include "store/postgres/pg_rows.h"
 #include "store/postgres/postgres_store.h"
 
@@ -35,6 +36,56 @@ WebhookDelivery read_webhook_event(const Rows& r, int i) {
                          .last_status = opt_int(10), .last_error = r.text(i, 11), .last_latency_ms = opt_int(12),
                          .delivered_at = r.optional_int64(i, 13)};
 }
+
+// A token's expiry notice for each subscribed webhook: $1 event id, $2 event, $3 at, $4 window (NULL for
+// token.expired: json_strip_nulls then drops noticeWindowSeconds), $5 token id. No actor: the scheduler acts.
+#define RT_PG_EXPIRY_BODY(token)                                                                            \
+  "json_strip_nulls(json_build_object('id', $1::text, 'event', $2::text, 'occurredAt', " RT_PG_TIME("$3::bigint") "," \
+  " 'organization', json_build_object('provider', o.provider, 'name', o.name), " token ","                     \
+  " 'noticeWindowSeconds', $4::bigint))::text"
+constexpr const char* kRepositoryExpiryInsert =
+    "INSERT INTO webhook_events(webhook_id, event_id, delivery_id, event, body, created_at, next_attempt_at)"
+    " SELECT w.id, $1::text, $1::text || '.' || w.id, $2::text, " RT_PG_EXPIRY_BODY(
+        "'repository', json_build_object('provider', o.provider, 'owner', o.name, 'name', r.name),"
+        " 'token', json_build_object('id', k.id, 'name', k.name, 'kind', 'repository', 'expiresAt', "
+        RT_PG_TIME("k.expires_at") ")") ", $3::bigint, $3::bigint"
+    " FROM repository_tokens k JOIN repositories r ON r.id = k.repository_id"
+    " JOIN organizations o ON o.id = r.org_id"
+    " JOIN webhooks w ON w.org_id = r.org_id AND strpos(w.events, ',' || $2::text || ',') > 0"
+    " WHERE k.id = $5::bigint ORDER BY w.id";
+// An account token's notice goes to every organization its owner is a member of, as token.leaked does.
+constexpr const char* kAccountExpiryInsert =
+    "INSERT INTO webhook_events(webhook_id, event_id, delivery_id, event, body, created_at, next_attempt_at)"
+    " SELECT w.id, $1::text, $1::text || '.' || w.id, $2::text, " RT_PG_EXPIRY_BODY(
+        "'token', json_build_object('id', t.id, 'name', u.name, 'kind', 'account', 'owner', u.name, 'expiresAt', "
+        RT_PG_TIME("t.expires_at") ")") ", $3::bigint, $3::bigint"
+    " FROM account_tokens t JOIN users u ON u.id = t.user_id JOIN memberships m ON m.user_id = t.user_id"
+    " JOIN organizations o ON o.id = m.org_id"
+    " JOIN webhooks w ON w.org_id = m.org_id AND strpos(w.events, ',' || $2::text || ',') > 0"
+    " WHERE t.id = $5::bigint ORDER BY m.org_id, w.id";
+
+struct TokenExpiryScan {
+  const char* unnoticed;  // $1 horizon (now + the largest window), $2 limit
+  const char* due;        // $1 now, $2 limit
+  const char* insert;
+  const char* advance;    // $1 token id, $2 next notice time
+};
+// SKIP LOCKED: a token a revocation is deleting right now is left for the next scan, not waited for.
+constexpr TokenExpiryScan kExpiryScans[] = {
+    {"SELECT id, expires_at FROM repository_tokens WHERE expiry_notice_at IS NULL AND expires_at <= $1"
+     " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+     "SELECT id, expires_at FROM repository_tokens WHERE expiry_notice_at > 0 AND expiry_notice_at <= $1"
+     " ORDER BY expiry_notice_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+     kRepositoryExpiryInsert, "UPDATE repository_tokens SET expiry_notice_at = $2 WHERE id = $1"},
+    {"SELECT id, expires_at FROM account_tokens WHERE expiry_notice_at IS NULL AND expires_at IS NOT NULL"
+     " AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+     "SELECT id, expires_at FROM account_tokens WHERE expiry_notice_at > 0 AND expiry_notice_at <= $1"
+     " ORDER BY expiry_notice_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+     kAccountExpiryInsert, "UPDATE account_tokens SET expiry_notice_at = $2 WHERE id = $1"},
+};
+
+// Any constant shared by all nodes: the one expiry scan running at a time holds it for its transaction.
+constexpr const char* kExpiryScanLock = "SELECT pg_try_advisory_xact_lock(7316452380152)";
 
 }  // namespace
 
@@ -126,10 +177,12 @@ Result<Page<WebhookDelivery>> PostgresStore::list_webhook_deliveries(Id org_id, 
 }
 
 Result<std::vector<DueWebhookEvent>> PostgresStore::claim_webhook_events(UnixTime now, UnixTime lease_until,
-                                                                         int limit) {
+                                                                         int limit, int run) {
   RT_TRY_STATUS(check_limit(limit));
-  // SKIP LOCKED: of several nodes claiming at once, each takes rows no other is taking; the lease then keeps
-  // them out of every later claim until the attempt is recorded or the lease runs out.
+  RT_TRY_STATUS(check_limit(run));
+  // SKIP LOCKED: of several nodes claiming at once, each takes heads no other is taking; the lease then keeps
+  // them (and, since a run starts at its webhook's oldest undelivered event, everything behind them) out of
+  // every later claim until the attempt is recorded or the lease runs out.
   return write<std::vector<DueWebhookEvent>>([&](Connection& c) -> Result<std::vector<DueWebhookEvent>> {
     RT_TRY(Rows rows, c.exec("WITH claimed AS (SELECT e.id FROM webhook_events e"
                              " WHERE e.next_attempt_at <= $1"
@@ -138,31 +191,62 @@ Result<std::vector<DueWebhookEvent>> PostgresStore::claim_webhook_events(UnixTim
                              " ORDER BY e.next_attempt_at, e.id LIMIT $2 FOR UPDATE SKIP LOCKED)"
                              " UPDATE webhook_events e SET next_attempt_at = $3 FROM claimed, webhooks w"
                              " WHERE e.id = claimed.id AND w.id = e.webhook_id"
-                             " RETURNING " RT_PG_WEBHOOK_EVENT_COLUMNS ", w.url, w.secret_sealed",
+                             " RETURNING " RT_PG_WEBHOOK_EVENT_COLUMNS ", w.url, w.secret_sealed, w.failing",
                              {now, limit, lease_until}));
-    std::vector<DueWebhookEvent> claimed;
+    std::vector<DueWebhookEvent> heads, claimed;
     for (int i = 0; i < rows.size(); ++i)
-      claimed.push_back(DueWebhookEvent{.delivery = read_webhook_event(rows, i), .url = rows.text(i, 14),
-                                        .sealed_secret = rows.text(i, 15)});
-    std::sort(claimed.begin(), claimed.end(),
+      heads.push_back(DueWebhookEvent{.delivery = read_webhook_event(rows, i), .url = rows.text(i, 14),
+                                      .sealed_secret = rows.text(i, 15), .webhook_failing = rows.boolean(i, 16)});
+    std::sort(heads.begin(), heads.end(),
               [](const DueWebhookEvent& a, const DueWebhookEvent& b) { return a.delivery.id < b.delivery.id; });
+    for (DueWebhookEvent& head : heads) {
+      const Id webhook = head.delivery.webhook_id, after = head.delivery.id;
+      claimed.push_back(std::move(head));
+      if (run <= 1) continue;
+      // The events queued behind the head, in order, up to the first that is not due (a run never skips one).
+      RT_TRY(Rows queued, c.exec("SELECT id, next_attempt_at FROM webhook_events"
+                                 " WHERE webhook_id = $1 AND id > $2 AND next_attempt_at IS NOT NULL"
+                                 " ORDER BY id LIMIT $3 FOR UPDATE",
+                                 {webhook, after, run - 1}));
+      std::vector<Id> ids;
+      for (int i = 0; i < queued.size() && queued.int64(i, 1) <= now; ++i) ids.push_back(queued.int64(i, 0));
+      if (ids.empty()) continue;
+      RT_TRY(Rows leased, c.exec("UPDATE webhook_events e SET next_attempt_at = $2 WHERE e.id = ANY($1::bigint[])"
+                                 " RETURNING " RT_PG_WEBHOOK_EVENT_COLUMNS,
+                                 {id_array(ids), lease_until}));
+      std::vector<DueWebhookEvent> tail;
+      for (int i = 0; i < leased.size(); ++i)
+        tail.push_back(DueWebhookEvent{.delivery = read_webhook_event(leased, i), .url = claimed.back().url,
+                                       .sealed_secret = claimed.back().sealed_secret,
+                                       .webhook_failing = claimed.back().webhook_failing});
+      std::sort(tail.begin(), tail.end(),
+                [](const DueWebhookEvent& a, const DueWebhookEvent& b) { return a.delivery.id < b.delivery.id; });
+      for (DueWebhookEvent& e : tail) claimed.push_back(std::move(e));
+    }
     return claimed;
   });
 }
 
-Status PostgresStore::record_webhook_attempt(const WebhookAttempt& a) {
+Status PostgresStore::record_webhook_attempts(std::span<const WebhookAttempt> attempts) {
   return write<Ok>([&](Connection& c) -> Status {
-    const std::optional<UnixTime> delivered_at = a.delivered ? std::optional<UnixTime>(a.at) : std::nullopt;
-    const std::optional<UnixTime> next = a.delivered ? std::nullopt : a.next_attempt_at;
-    RT_TRY(Rows r, c.exec("UPDATE webhook_events SET attempts = attempts + 1, last_attempt_at = $2, last_status = $3,"
-                          " last_error = $4, last_latency_ms = $5, delivered_at = $6, next_attempt_at = $7"
-                          " WHERE id = $1 RETURNING webhook_id",
-                          {a.event_row, a.at, a.status, a.error, a.latency_ms, delivered_at, next}));
-    if (r.size() == 0) return ok_status();  // the webhook was removed meanwhile, and its events with it
-    if (a.delivered || !next) {
-      RT_TRY(Rows w, c.exec("UPDATE webhooks SET failing = $2 WHERE id = $1 AND failing <> $2",
-                            {r.int64(0, 0), !a.delivered}));
-      (void)w;
+    for (const WebhookAttempt& a : attempts) {
+      if (a.released) {
+        RT_TRY(Rows r, c.exec("UPDATE webhook_events SET next_attempt_at = $2 WHERE id = $1",
+                              {a.event_row, a.next_attempt_at}));
+        (void)r;
+        continue;
+      }
+      const std::optional<UnixTime> next = a.next_due();
+      RT_TRY(Rows r, c.exec("UPDATE webhook_events SET attempts = attempts + 1, last_attempt_at = $2, last_status = $3,"
+                            " last_error = $4, last_latency_ms = $5, delivered_at = $6, next_attempt_at = $7"
+                            " WHERE id = $1 RETURNING webhook_id",
+                            {a.event_row, a.at, a.status, a.error, a.latency_ms, a.delivered_time(), next}));
+      if (r.size() == 0) continue;  // the webhook was removed meanwhile, and its events with it
+      if (a.delivered || !next) {
+        RT_TRY(Rows w, c.exec("UPDATE webhooks SET failing = $2 WHERE id = $1 AND failing <> $2",
+                              {r.int64(0, 0), !a.delivered}));
+        (void)w;
+      }
     }
     return ok_status();
   });
@@ -172,6 +256,36 @@ Result<std::int64_t> PostgresStore::count_failing_webhooks() {
   return read<std::int64_t>([&](Connection& c) -> Result<std::int64_t> {
     RT_TRY(auto n, c.query_int64("SELECT count(*) FROM webhooks WHERE failing"));
     return n.value_or(0);
+  });
+}
+
+Result<int> PostgresStore::announce_token_expiry(UnixTime now, std::span<const std::int64_t> windows, int limit) {
+  RT_TRY_STATUS(check_limit(limit));
+  const UnixTime horizon = now + (windows.empty() ? 0 : windows.front());
+  return write<int>([&](Connection& c) -> Result<int> {
+    // One node at a time; the others find the lock held and return at once (their next tick tries again).
+    // Under READ COMMITTED each statement below sees what the previous holder committed.
+    RT_TRY(Rows lock, c.exec(kExpiryScanLock, {}));
+    if (!lock.boolean(0, 0)) return 0;
+    int advanced = 0;
+    for (const TokenExpiryScan& scan : kExpiryScans) {
+      std::vector<std::pair<Id, UnixTime>> due;  // token id, expires_at
+      for (auto [sql, at] : {std::pair{scan.unnoticed, horizon}, std::pair{scan.due, now}}) {
+        RT_TRY(Rows rows, c.exec(sql, {at, limit}));
+        for (int i = 0; i < rows.size(); ++i) due.emplace_back(rows.int64(i, 0), rows.int64(i, 1));
+      }
+      for (const auto& [token_id, expires_at] : due) {
+        const ExpiryNotice notice = next_expiry_notice(expires_at, now, windows);
+        if (!notice.event.empty()) {
+          RT_TRY(Rows r, c.exec(scan.insert, {new_webhook_event_id_prefix() + std::to_string(token_id),
+                                              notice.event, now, notice.window, token_id}));
+          (void)r;
+        }
+        RT_TRY(Rows r, c.exec(scan.advance, {token_id, notice.next_notice_at}));
+        advanced += r.affected();
+      }
+    }
+    return advanced;
   });
 }
 

@@ -232,6 +232,18 @@ CREATE TABLE ci_jti (
 CREATE INDEX ci_jti_by_expiry ON ci_jti(expires_at);
 ALTER TABLE repository_tokens ADD COLUMN ci_only BOOLEAN NOT NULL DEFAULT false;
 )sql"},
+    // Expiry notices (docs/webhooks.md): as SQLite's migration 9.
+    Migration{8, "expiry notice times of tokens", R"sql(
+ALTER TABLE repository_tokens ADD COLUMN expiry_notice_at BIGINT;
+ALTER TABLE account_tokens ADD COLUMN expiry_notice_at BIGINT;
+UPDATE repository_tokens SET expiry_notice_at = 0 WHERE expires_at <= extract(epoch from now())::bigint;
+UPDATE account_tokens SET expiry_notice_at = 0 WHERE expires_at <= extract(epoch from now())::bigint;
+CREATE INDEX repository_tokens_unnoticed_by_expiry ON repository_tokens(expires_at) WHERE expiry_notice_at IS NULL;
+CREATE INDEX repository_tokens_notice_due ON repository_tokens(expiry_notice_at) WHERE expiry_notice_at > 0;
+CREATE INDEX account_tokens_unnoticed_by_expiry ON account_tokens(expires_at)
+  WHERE expiry_notice_at IS NULL AND expires_at IS NOT NULL;
+CREATE INDEX account_tokens_notice_due ON account_tokens(expiry_notice_at) WHERE expiry_notice_at > 0;
+)sql"},
 };
 
 // Any constant shared by all nodes; pg_advisory_xact_lock serialises concurrent migrators on it.

@@ -379,6 +379,20 @@ CREATE TABLE ci_jti (
 CREATE INDEX ci_jti_by_expiry ON ci_jti(expires_at);
 ALTER TABLE repository_tokens ADD COLUMN ci_only INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // Expiry notices (docs/webhooks.md): each token's next notice time (store/expiry_notice.h). A token not
+    // yet looked at (NULL) is found by its expiry time, the others by that time, each through a partial
+    // index holding only what is still to announce; tokens already expired at this upgrade say nothing.
+    Migration{9, "expiry notice times of tokens", R"sql(
+ALTER TABLE repository_tokens ADD COLUMN expiry_notice_at INTEGER;
+ALTER TABLE account_tokens ADD COLUMN expiry_notice_at INTEGER;
+UPDATE repository_tokens SET expiry_notice_at = 0 WHERE expires_at <= unixepoch();
+UPDATE account_tokens SET expiry_notice_at = 0 WHERE expires_at <= unixepoch();
+CREATE INDEX repository_tokens_unnoticed_by_expiry ON repository_tokens(expires_at) WHERE expiry_notice_at IS NULL;
+CREATE INDEX repository_tokens_notice_due ON repository_tokens(expiry_notice_at) WHERE expiry_notice_at > 0;
+CREATE INDEX account_tokens_unnoticed_by_expiry ON account_tokens(expires_at)
+  WHERE expiry_notice_at IS NULL AND expires_at IS NOT NULL;
+CREATE INDEX account_tokens_notice_due ON account_tokens(expiry_notice_at) WHERE expiry_notice_at > 0;
+)sql"},
 };
 
 Status apply(Connection& conn, const Migration& m) {

@@ -87,9 +87,11 @@ class SqliteStore final : public Store, public CoverageStore {
   Status delete_webhook(Id org_id, Id webhook_id, const AuditEvent& audit) override;
   Result<Page<WebhookDelivery>> list_webhook_deliveries(Id org_id, Id webhook_id, std::optional<Id> before_id,
                                                         int limit) override;
-  Result<std::vector<DueWebhookEvent>> claim_webhook_events(UnixTime now, UnixTime lease_until, int limit) override;
-  Status record_webhook_attempt(const WebhookAttempt& attempt) override;
+  Result<std::vector<DueWebhookEvent>> claim_webhook_events(UnixTime now, UnixTime lease_until, int limit,
+                                                            int run) override;
+  Status record_webhook_attempts(std::span<const WebhookAttempt> attempts) override;
   Result<std::int64_t> count_failing_webhooks() override;
+  Result<int> announce_token_expiry(UnixTime now, std::span<const std::int64_t> windows, int limit) override;
 
   // Coverage (sqlite_coverage.cc).
   CoverageStore& coverage() override { return *this; }

@@ -30,7 +30,7 @@ Result<RepositoryToken> SqliteStore::create_repository_token(const NewRepository
     if (!r.ok()) return name_conflict(r.error(), "a token with this hash already exists");
     Id id = c.last_insert_id();
     RT_TRY_STATUS(insert_audit(c, audit));
-    RT_TRY_STATUS(enqueue_repository_token_event(c, "token.created", token.repository_id, id, audit));
+    RT_TRY_STATUS(enqueue_repository_token_event(c, created_token_event(audit.action), token.repository_id, id, audit));
     return RepositoryToken{.id = id, .repository_id = token.repository_id, .name = token.name,
                            .created_at = token.created_at, .expires_at = token.expires_at, .last_used_at = {},
                            .created_by = audit.actor, .ci_only = token.ci_only};

@@ -1,5 +1,6 @@
 // SQLite store: organization webhooks, their outbox rows (written beside the token change they announce,
 // in its transaction) and the delivery listing.
+#include "store/expiry_notice.h"
 #include "store/sqlite/rows.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -30,6 +31,54 @@ WebhookDelivery read_webhook_event(const Rows& r) {
                          .last_attempt_at = r.optional_int64(9), .last_status = opt_int(10), .last_error = r.text(11),
                          .last_latency_ms = opt_int(12), .delivered_at = r.optional_int64(13)};
 }
+
+// A token's expiry notice for each subscribed webhook: ?1 event id, ?2 event, ?3 at, ?4 window (NULL for
+// token.expired, which then has no noticeWindowSeconds), ?5 token id. No actor: the scheduler acts.
+#define RT_EXPIRY_BODY(organization, token)                                                                 \
+  "json_remove(json_object('id', ?1, 'event', ?2, 'occurredAt', " RT_SQLITE_TIME("?3") ","                   \
+  " 'organization', " organization ", " token ", 'noticeWindowSeconds', ?4),"                                 \
+  " CASE WHEN ?4 IS NULL THEN '$.noticeWindowSeconds' ELSE '$.none' END)"
+constexpr const char* kRepositoryExpiryInsert =
+    "INSERT INTO webhook_events(webhook_id, event_id, delivery_id, event, body, created_at, next_attempt_at)"
+    " SELECT w.id, ?1, ?1 || '.' || w.id, ?2, " RT_EXPIRY_BODY(
+        "json_object('provider', o.provider, 'name', o.name)",
+        "'repository', json_object('provider', o.provider, 'owner', o.name, 'name', r.name),"
+        " 'token', json_object('id', k.id, 'name', k.name, 'kind', 'repository', 'expiresAt', "
+        RT_SQLITE_TIME("k.expires_at") ")") ", ?3, ?3"
+    " FROM repository_tokens k JOIN repositories r ON r.id = k.repository_id"
+    " JOIN organizations o ON o.id = r.org_id"
+    " JOIN webhooks w ON w.org_id = r.org_id AND instr(w.events, ',' || ?2 || ',') > 0"
+    " WHERE k.id = ?5 ORDER BY w.id";
+// An account token's notice goes to every organization its owner is a member of, as token.leaked does.
+constexpr const char* kAccountExpiryInsert =
+    "INSERT INTO webhook_events(webhook_id, event_id, delivery_id, event, body, created_at, next_attempt_at)"
+    " SELECT w.id, ?1, ?1 || '.' || w.id, ?2, " RT_EXPIRY_BODY(
+        "json_object('provider', o.provider, 'name', o.name)",
+        "'token', json_object('id', t.id, 'name', u.name, 'kind', 'account', 'owner', u.name, 'expiresAt', "
+        RT_SQLITE_TIME("t.expires_at") ")") ", ?3, ?3"
+    " FROM account_tokens t JOIN users u ON u.id = t.user_id JOIN memberships m ON m.user_id = t.user_id"
+    " JOIN organizations o ON o.id = m.org_id"
+    " JOIN webhooks w ON w.org_id = m.org_id AND instr(w.events, ',' || ?2 || ',') > 0"
+    " WHERE t.id = ?5 ORDER BY m.org_id, w.id";
+
+struct TokenExpiryScan {
+  const char* unnoticed;  // ?1 horizon (now + the largest window), ?2 limit
+  const char* due;        // ?1 now, ?2 limit
+  const char* insert;
+  const char* advance;    // ?1 token id, ?2 next notice time
+};
+constexpr TokenExpiryScan kExpiryScans[] = {
+    {"SELECT id, expires_at FROM repository_tokens WHERE expiry_notice_at IS NULL AND expires_at <= ?1"
+     " ORDER BY expires_at LIMIT ?2",
+     "SELECT id, expires_at FROM repository_tokens WHERE expiry_notice_at > 0 AND expiry_notice_at <= ?1"
+     " ORDER BY expiry_notice_at LIMIT ?2",
+     kRepositoryExpiryInsert, "UPDATE repository_tokens SET expiry_notice_at = ?2 WHERE id = ?1"},
+    {"SELECT id, expires_at FROM account_tokens WHERE expiry_notice_at IS NULL AND expires_at IS NOT NULL"
+     " AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+     "SELECT id, expires_at FROM account_tokens WHERE expiry_notice_at > 0 AND expiry_notice_at <= ?1"
+     " ORDER BY expiry_notice_at LIMIT ?2",
+     kAccountExpiryInsert, "UPDATE account_tokens SET expiry_notice_at = ?2 WHERE id = ?1"},
+};
 
 }  // namespace
 
@@ -134,13 +183,15 @@ Result<Page<WebhookDelivery>> SqliteStore::list_webhook_deliveries(Id org_id, Id
   });
 }
 
-Result<std::vector<DueWebhookEvent>> SqliteStore::claim_webhook_events(UnixTime now, UnixTime lease_until, int limit) {
+Result<std::vector<DueWebhookEvent>> SqliteStore::claim_webhook_events(UnixTime now, UnixTime lease_until, int limit,
+                                                                       int run) {
   RT_TRY_STATUS(check_limit(limit));
+  RT_TRY_STATUS(check_limit(run));
   return write<std::vector<DueWebhookEvent>>([&](Connection& c) -> Result<std::vector<DueWebhookEvent>> {
-    std::vector<DueWebhookEvent> claimed;
+    std::vector<DueWebhookEvent> heads, claimed;
     {
       RT_TRY(Rows rows, c.query("SELECT " RT_WEBHOOK_EVENT_COLUMNS ", w.url, w.secret_sealed"
-                                " FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id"
+                                ", w.failing FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id"
                                 " WHERE e.next_attempt_at IS NOT NULL AND e.next_attempt_at <= ?1"
                                 " AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.webhook_id = e.webhook_id"
                                 "  AND p.id < e.id AND p.next_attempt_at IS NOT NULL)"
@@ -149,8 +200,27 @@ Result<std::vector<DueWebhookEvent>> SqliteStore::claim_webhook_events(UnixTime 
       for (;;) {
         RT_TRY(bool has, rows.next());
         if (!has) break;
-        claimed.push_back(DueWebhookEvent{.delivery = read_webhook_event(rows), .url = rows.text(14),
-                                          .sealed_secret = rows.text(15)});
+        heads.push_back(DueWebhookEvent{.delivery = read_webhook_event(rows), .url = rows.text(14),
+                                        .sealed_secret = rows.text(15), .webhook_failing = rows.int64(16) != 0});
+      }
+    }
+    for (DueWebhookEvent& head : heads) {
+      const Id webhook = head.delivery.webhook_id, after = head.delivery.id;
+      claimed.push_back(std::move(head));
+      if (run <= 1) continue;
+      // The events queued behind the head, in order, up to the first that is not due (a run never skips one).
+      RT_TRY(Rows rows, c.query("SELECT " RT_WEBHOOK_EVENT_COLUMNS " FROM webhook_events e"
+                                " WHERE e.webhook_id = ?1 AND e.id > ?2 AND e.next_attempt_at IS NOT NULL"
+                                " ORDER BY e.id LIMIT ?3",
+                                {webhook, after, run - 1}));
+      for (;;) {
+        RT_TRY(bool has, rows.next());
+        if (!has) break;
+        WebhookDelivery d = read_webhook_event(rows);
+        if (*d.next_attempt_at > now) break;
+        claimed.push_back(DueWebhookEvent{.delivery = std::move(d), .url = claimed.back().url,
+                                          .sealed_secret = claimed.back().sealed_secret,
+                                          .webhook_failing = claimed.back().webhook_failing});
       }
     }
     for (const DueWebhookEvent& e : claimed)
@@ -160,20 +230,26 @@ Result<std::vector<DueWebhookEvent>> SqliteStore::claim_webhook_events(UnixTime 
   });
 }
 
-Status SqliteStore::record_webhook_attempt(const WebhookAttempt& a) {
+Status SqliteStore::record_webhook_attempts(std::span<const WebhookAttempt> attempts) {
   return write<Ok>([&](Connection& c) -> Status {
-    const std::optional<UnixTime> delivered_at = a.delivered ? std::optional<UnixTime>(a.at) : std::nullopt;
-    const std::optional<UnixTime> next = a.delivered ? std::nullopt : a.next_attempt_at;
-    RT_TRY(int n, c.execute("UPDATE webhook_events SET attempts = attempts + 1, last_attempt_at = ?2, last_status = ?3,"
-                            " last_error = ?4, last_latency_ms = ?5, delivered_at = ?6, next_attempt_at = ?7"
-                            " WHERE id = ?1",
-                            {a.event_row, a.at, a.status.has_value() ? Value(std::int64_t{*a.status}) : Value(std::nullopt),
-                             a.error, a.latency_ms, delivered_at, next}));
-    if (n == 0) return ok_status();  // the webhook was removed meanwhile, and its events with it
-    if (a.delivered || !next)
-      RT_TRY_STATUS(c.execute("UPDATE webhooks SET failing = ?2"
-                              " WHERE id = (SELECT webhook_id FROM webhook_events WHERE id = ?1)",
-                              {a.event_row, !a.delivered}));
+    for (const WebhookAttempt& a : attempts) {
+      if (a.released) {
+        RT_TRY_STATUS(c.execute("UPDATE webhook_events SET next_attempt_at = ?2 WHERE id = ?1",
+                                {a.event_row, a.next_attempt_at}));
+        continue;
+      }
+      const std::optional<UnixTime> next = a.next_due();
+      RT_TRY(int n, c.execute("UPDATE webhook_events SET attempts = attempts + 1, last_attempt_at = ?2, last_status = ?3,"
+                              " last_error = ?4, last_latency_ms = ?5, delivered_at = ?6, next_attempt_at = ?7"
+                              " WHERE id = ?1",
+                              {a.event_row, a.at, a.status.has_value() ? Value(std::int64_t{*a.status}) : Value(std::nullopt),
+                               a.error, a.latency_ms, a.delivered_time(), next}));
+      if (n == 0) continue;  // the webhook was removed meanwhile, and its events with it
+      if (a.delivered || !next)
+        RT_TRY_STATUS(c.execute("UPDATE webhooks SET failing = ?2"
+                                " WHERE id = (SELECT webhook_id FROM webhook_events WHERE id = ?1) AND failing <> ?2",
+                                {a.event_row, !a.delivered}));
+    }
     return ok_status();
   });
 }
@@ -182,6 +258,36 @@ Result<std::int64_t> SqliteStore::count_failing_webhooks() {
   return read([&](Connection& c) -> Result<std::int64_t> {
     RT_TRY(auto n, c.query_int64("SELECT count(*) FROM webhooks WHERE failing <> 0"));
     return n.value_or(0);
+  });
+}
+
+Result<int> SqliteStore::announce_token_expiry(UnixTime now, std::span<const std::int64_t> windows, int limit) {
+  RT_TRY_STATUS(check_limit(limit));
+  const UnixTime horizon = now + (windows.empty() ? 0 : windows.front());
+  return write<int>([&](Connection& c) -> Result<int> {
+    int advanced = 0;
+    for (const TokenExpiryScan& scan : kExpiryScans) {
+      std::vector<std::pair<Id, UnixTime>> due;  // token id, expires_at
+      for (auto [sql, at] : {std::pair{scan.unnoticed, horizon}, std::pair{scan.due, now}}) {
+        RT_TRY(Rows rows, c.query(sql, {at, limit}));
+        for (;;) {
+          RT_TRY(bool has, rows.next());
+          if (!has) break;
+          due.emplace_back(rows.int64(0), rows.int64(1));
+        }
+      }
+      for (const auto& [token_id, expires_at] : due) {
+        const ExpiryNotice notice = next_expiry_notice(expires_at, now, windows);
+        if (!notice.event.empty()) {
+          const std::string event_id = new_webhook_event_id_prefix() + std::to_string(token_id);
+          RT_TRY(int n, c.execute(scan.insert, {event_id, notice.event, now, notice.window, token_id}));
+          (void)n;
+        }
+        RT_TRY(int n, c.execute(scan.advance, {token_id, notice.next_notice_at}));
+        advanced += n;
+      }
+    }
+    return advanced;
   });
 }
 
