@@ -77,9 +77,11 @@ TEST(WebhooksExpiry, EachWindowIsAnnouncedOnceThenTheExpiryOnce) {
             (std::vector<std::string>{"token.expiring/3", "token.expired"}))
       << "a token made inside both windows gets the smaller one's notice only";
   EXPECT_EQ(by_token.count("repository:" + std::to_string(later.id)), 0u);
-  for (auto& r : got)
-    if (nlohmann::json::parse(r.body)["token"]["kind"] == "repository")
+  for (auto& r : got) {
+    if (nlohmann::json::parse(r.body)["token"]["kind"] == "repository") {
       EXPECT_EQ(nlohmann::json::parse(r.body)["repository"]["name"], "api") << r.body;
+    }
+  }
 }
 
 TEST(WebhooksExpiry, BadWindowsAreRefusedNamingTheOption) {
