@@ -100,7 +100,7 @@ Result<Principal> Service::authenticate_console_session(const std::string& sessi
   p.user = owner.user;
   p.account_token_id = owner.token.id;
   p.console_session_ends = s.expires_at;
-  note_use(TokenKind::account, p.account_token_id);
+  parts_->last_use.note(TokenKind::account, p.account_token_id);
   return p;
 }
 

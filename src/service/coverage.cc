@@ -61,7 +61,7 @@ Result<std::string> normalize_language(const std::string& raw) {
 
 }  // namespace
 
-Result<Service::Access> Service::coverage_access(const Principal& p, const CoverageTarget& t) {
+Result<Access> Service::coverage_access(const Principal& p, const CoverageTarget& t) {
   if (p.kind == Principal::Kind::anonymous)  // a Public repository is readable without a token, never writable
     return make_error(ErrorKind::unauthorized, "missing credentials: uploading coverage takes a project-token or an "
                                                "api-token header");
@@ -74,12 +74,12 @@ Result<Service::Access> Service::coverage_access(const Principal& p, const Cover
     RT_TRY(a.repo, timed("get_repository_by_id", [&] { return store_.get_repository_by_id(repo_id); }));
     RT_TRY(a.org, timed("get_organization_by_id", [&] { return store_.get_organization_by_id(a.repo->org_id); }));
   } else if (t.provider) {
-    RT_TRY(a, repo_access(p, RepoRef{OrgRef{*t.provider, t.org}, t.repo}, true));
+    RT_TRY(a, parts_->resolver.repo_access(p, RepoRef{OrgRef{*t.provider, t.org}, t.repo}, true));
   } else {
     // The oldest reporters name no provider: the repository must be unique among those the caller can see.
     std::vector<std::pair<std::string, Access>> found;
     for (const char* code : kProviderCodes) {
-      auto access = repo_access(p, RepoRef{OrgRef{code, t.org}, t.repo}, true);
+      auto access = parts_->resolver.repo_access(p, RepoRef{OrgRef{code, t.org}, t.repo}, true);
       if (access.ok()) found.emplace_back(code, std::move(access).value());
       else if (access.error().kind != ErrorKind::not_found) return access.error();
     }
@@ -168,7 +168,7 @@ Result<CoverageStatusView> Service::coverage_status(const Principal& p, const Re
                                                     std::optional<std::string> limit) {
   RT_TRY(PageRequest page, make_page_request(std::nullopt, std::move(limit)));
   CoverageStore& cs = store_.coverage();
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   CoverageUploadQuery q;
   q.repository_id = a.repo->id;
   q.accepted_only = true;  // a refused upload is no report in Codacy's sense: the upload log shows those
@@ -181,7 +181,7 @@ Result<CoverageStatusView> Service::coverage_status(const Principal& p, const Re
 Result<ListPage<CoverageUpload>> Service::list_coverage_uploads(const Principal& p, const RepoRef& ref,
                                                                 const PageRequest& page) {
   CoverageStore& cs = store_.coverage();
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   const std::string scope = fmt::format("coverage-uploads:{}", a.repo->id);
   CoverageUploadQuery q;
   q.repository_id = a.repo->id;
@@ -193,13 +193,13 @@ Result<ListPage<CoverageUpload>> Service::list_coverage_uploads(const Principal&
 }
 
 Result<CommitCoverage> Service::commit_coverage(const Principal& p, const RepoRef& ref, const std::string& commit) {
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RT_TRY_STATUS(check_commit(commit));
   return load_commit_coverage(a.repo->id, commit);
 }
 
 Result<RepositoryCoverage> Service::repository_coverage(const Principal& p, const RepoRef& ref) {
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RepositoryCoverage out{RepositoryView{*a.repo, a.permission}, std::nullopt};
   CoverageStore& cs = store_.coverage();
   RT_TRY(std::optional<std::string> latest, timed("latest_final_commit", [&] { return cs.latest_final_commit(a.repo->id); }));

@@ -1,46 +1,34 @@
 // Pieces shared by the service's implementation files (not part of its interface).
 #pragma once
 
-#include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "ci/rule_index.h"
 #include "core/metrics.h"
+#include "service/access.h"
+#include "service/admission.h"
+#include "service/last_use.h"
+#include "service/periodic.h"
 #include "service/service.h"
+#include "service/timed.h"
+#include "service/ttl_cache.h"
 #include "service/validate.h"
 
 namespace rt {
 
-// A resolved organization (and repository) with the caller's rights on it.
-struct Service::Access {
-  Organization org;
-  std::optional<OrgRole> role;  // the caller's membership; admin for instance admins
-  bool org_admin = false;       // instance admin or organization admin
-  std::optional<Repository> repo;
-  std::optional<Permission> permission;  // effective permission on `repo` (users only)
+// The units behind the service's contract, and its caches. Declared in this order so that they stop in
+// the reverse one: the CI purge first, the lastUsedAt writer (and its last flush) last.
+struct Service::Parts {
+  explicit Parts(Service& service);
+  LastUseRecorder last_use;
+  AccessResolver resolver;
+  Admitter admitter;
+  std::unique_ptr<CiKeyCache> ci_keys;  // null when no CI issuer is configured
+  TtlCache<std::string, std::shared_ptr<const CiRuleIndex>> ci_rules;  // issuer URL -> its trust rules
+  std::optional<PeriodicTask> ci_purge;  // while CI issuers are configured
 };
-
-// The metric label `op="<op>"`, built once per thread and operation (ops are string literals).
-const std::string& store_op_label(const char* op);
-
-// Runs a store call and records its latency under `op`.
-template <class F>
-auto timed(const char* op, F&& f) {
-  auto start = std::chrono::steady_clock::now();
-  auto result = f();
-  metrics::observe("repotokens_store_duration_seconds", store_op_label(op),
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return result;
-}
-
-// A store read through a TtlCache: a hit skips the store; a successful read is remembered.
-template <class Cache, class Key, class F>
-auto cached(Cache& cache, const Key& key, F&& read, const char* op) -> decltype(read()) {
-  if (auto hit = cache.get(key)) return std::move(*hit);
-  auto loaded = Cache::SteadyClock::now();
-  auto result = timed(op, read);
-  if (result.ok()) cache.put(key, result.value(), loaded);
-  return result;
-}
 
 // Only an account token (a user) may do this.
 Status require_user(const Principal& p);

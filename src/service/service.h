@@ -4,14 +4,10 @@
 // server runs it on its blocking pool, never on the event loop.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/cursor.h"
@@ -23,14 +19,13 @@
 #include "ci/oidc.h"
 #include "service/console.h"
 #include "leaks/leak_report.h"
-#include "service/ttl_cache.h"
 #include "store/coverage_store.h"
 #include "store/store.h"
 
 namespace rt {
 
 class GitHubKeys;  // leaks/github_keys.h
-class CiRuleIndex;  // ci/rule_index.h
+struct Access;    // service/access.h: a resolved organization or repository and the caller's rights on it
 
 // Credentials as the request carried them (any header spelling already folded by the server).
 struct Credentials {
@@ -426,26 +421,17 @@ class Service {
   // ci_purge_interval_seconds by the background thread); returns how many.
   Result<int> purge_expired_ci_tokens();
 
- struct Access;  // a resolved organization/repository and the caller's rights on it (service/internal.h)
-
  private:
-  Result<Organization> find_org(const OrgRef& ref);
-  Result<Repository> find_repo(Id org_id, const std::string& name);
-  Result<Access> org_access(const Principal& p, const OrgRef& ref);
-  // `ci_allowed`: whether a CI-only token (RepositoryToken::ci_only) may pass; only getRepository and coverage
-  // upload say so, every other use of such a token is forbidden.
-  Result<Access> repo_access(const Principal& p, const RepoRef& ref, bool ci_allowed = false);
-  Result<Access> public_repo_access(const RepoRef& ref);  // the anonymous principal's: Public ones only
+  struct Parts;  // the units behind this contract and their caches (service/internal.h)
   Result<CommitCoverage> load_commit_coverage(Id repository_id, const std::string& commit);
-  Result<Principal> authenticate(const Credentials& c);
   Result<Principal> authenticate_console_session(const std::string& session_id);  // service/console.cc
   SecretHash console_session_hash(std::string_view session_id) const;
+  // The access of a coverage call: the token's repository, or a named one with write permission.
   Result<Access> coverage_access(const Principal& p, const CoverageTarget& t);
-  // Counts an authenticated (or refused) request against its rate limit and completes the admission.
-  Admission charge(const Credentials& c, Result<Principal> principal);
   AuditEvent audit(const Principal& p, std::optional<Id> org_id, std::string action, std::string target,
                    std::string details = {});
-  void note_use(TokenKind kind, Id token_id);
+  // Clears every cache: after a change made through this node, so it is seen here at once.
+  void invalidate_caches();
   const CiIssuer* find_ci_issuer(std::string_view url) const;
   // exchange_ci_token without its metrics; sets `issuer` to the configured issuer the JWT names, if any.
   Result<CiExchange> exchange_ci_token_unmetered(std::string_view jwt, std::string& issuer);
@@ -453,7 +439,6 @@ class Service {
   Status charge_ci_exchange(const std::string& key, const RateLimitRule& rule, const std::string& what);
   Result<User> create_user_unchecked(const NewUserRequest& req);
   Result<IssuedAccountToken> issue_user_token_unchecked(Id user_id, const std::optional<std::string>& expires_at);
-  void flusher_loop();
 
   Store& store_;
   const SecretHasher& hasher_;
@@ -462,29 +447,7 @@ class Service {
   Limiter& limiter_;
   ServiceOptions options_;
   CursorCodec cursors_;
-
-  struct HashOfSecret {
-    size_t operator()(const SecretHash& h) const;
-  };
-  // Clears every cache: after a change made through this node, so it is seen here at once.
-  void invalidate_caches();
-  TtlCache<SecretHash, AccountTokenOwner, HashOfSecret> account_tokens_;
-  TtlCache<SecretHash, RepositoryToken, HashOfSecret> repository_tokens_;
-  TtlCache<std::string, Organization> organizations_;  // "gh/acme"
-  TtlCache<std::string, Repository> repositories_;     // "<org id>/<name>"
-  // The caller's own rights, as org_access/repo_access read them; a change through another node is seen
-  // within the same bound as a revocation.
-  TtlCache<std::string, std::optional<OrgRole>> roles_;           // "<org id>/<user id>"
-  TtlCache<std::string, std::optional<Permission>> permissions_;  // "<repository id>/<user id>"
-
-  std::unique_ptr<CiKeyCache> ci_keys_;  // null when no CI issuer is configured
-  TtlCache<std::string, std::shared_ptr<const CiRuleIndex>> ci_rules_;  // issuer URL -> its trust rules
-
-  std::mutex use_mu_;
-  std::map<std::pair<int, Id>, UnixTime> pending_use_;
-  std::condition_variable flusher_cv_;
-  bool stopping_ = false;
-  std::thread flusher_;
+  std::unique_ptr<Parts> parts_;  // last: built from the members above, stopped before they go
 };
 
 }  // namespace rt

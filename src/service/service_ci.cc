@@ -40,7 +40,7 @@ const char* exchange_result(const Result<CiExchange>& r) {
   return "refused";
 }
 
-Status require_repo_admin(const Service::Access& a) {
+Status require_repo_admin(const Access& a) {
   if (a.permission == Permission::admin) return ok_status();
   return make_error(ErrorKind::forbidden, fmt::format("only an admin of repository {} may manage its CI trust rules",
                                                       repo_path(a.org, a.repo->name)));
@@ -96,14 +96,14 @@ const CiIssuer* Service::find_ci_issuer(std::string_view url) const {
 
 Result<std::vector<CiTrustRule>> Service::list_ci_trust_rules(const Principal& p, const RepoRef& ref) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RT_TRY_STATUS(require_repo_admin(a));
   return timed("list_ci_trust_rules", [&] { return store_.list_ci_trust_rules(a.repo->id); });
 }
 
 Result<CiTrustRule> Service::add_ci_trust_rule(const Principal& p, const RepoRef& ref, const CiTrustRuleRequest& req) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RT_TRY_STATUS(require_repo_admin(a));
   const CiIssuer* issuer = find_ci_issuer(req.issuer);
   if (!issuer) {
@@ -156,18 +156,18 @@ Result<CiTrustRule> Service::add_ci_trust_rule(const Principal& p, const RepoRef
                                  rule.audience.empty() ? options_.ci_default_audience : rule.audience,
                                  rule.claims_json, rule.lifetime_minutes));
   auto created = timed("create_ci_trust_rule", [&] { return store_.create_ci_trust_rule(rule, event); });
-  ci_rules_.clear();
+  parts_->ci_rules.clear();
   return created;
 }
 
 Status Service::delete_ci_trust_rule(const Principal& p, const RepoRef& ref, Id rule_id) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RT_TRY_STATUS(require_repo_admin(a));
   auto event = audit(p, a.org.id, "repository.ci_trust.delete", repo_path(a.org, a.repo->name),
                      fmt::format("rule={}", rule_id));
   auto deleted = timed("delete_ci_trust_rule", [&] { return store_.delete_ci_trust_rule(a.repo->id, rule_id, event); });
-  ci_rules_.clear();
+  parts_->ci_rules.clear();
   return deleted;
 }
 
@@ -201,11 +201,11 @@ Result<CiExchange> Service::exchange_ci_token_unmetered(std::string_view jwt, st
   json payload = json::parse(parts.payload_json, nullptr, false);
   const std::string iss = payload.contains("iss") && payload["iss"].is_string() ? payload["iss"].get<std::string>() : "";
   const CiIssuer* issuer = find_ci_issuer(iss);
-  if (!issuer || !ci_keys_)
+  if (!issuer || !parts_->ci_keys)
     return refused(fmt::format("unknown issuer: '{}' is not one of this server's CI issuers", iss.substr(0, 200)));
   issuer_seen = issuer->url;  // one of the configured few: a bounded label
   RT_TRY_STATUS(charge_ci_exchange("ci-iss:" + issuer->url, options_.ci_per_issuer, "issuer " + issuer->url));
-  RT_TRY(CiPublicKey key, ci_keys_->key(issuer->url, parts.kid));
+  RT_TRY(CiPublicKey key, parts_->ci_keys->key(issuer->url, parts.kid));
   if (key.alg != parts.alg)
     return refused(fmt::format("signature: key '{}' is an {} key, the JWT says {}", key.kid.substr(0, 100), key.alg,
                                parts.alg));
@@ -228,7 +228,7 @@ Result<CiExchange> Service::exchange_ci_token_unmetered(std::string_view jwt, st
 
   // The issuer's rules, indexed; read through a cache like tokens are, so a rule removed through another
   // node stops matching within --cache-ttl-ms (at once through this one).
-  RT_TRY(std::shared_ptr<const CiRuleIndex> rules, cached(ci_rules_, issuer->url, [&]() -> Result<std::shared_ptr<const CiRuleIndex>> {
+  RT_TRY(std::shared_ptr<const CiRuleIndex> rules, cached(parts_->ci_rules, issuer->url, [&]() -> Result<std::shared_ptr<const CiRuleIndex>> {
            RT_TRY(std::vector<CiTrustRule> found, store_.find_ci_trust_rules(issuer->url));
            return std::make_shared<const CiRuleIndex>(issuer->kind, std::move(found), options_.ci_default_audience);
          }, "find_ci_trust_rules"));

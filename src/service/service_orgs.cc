@@ -6,7 +6,7 @@
 namespace rt {
 namespace {
 
-Status require_org_admin(const Service::Access& a, std::string_view what) {
+Status require_org_admin(const Access& a, std::string_view what) {
   if (a.org_admin) return ok_status();
   return make_error(ErrorKind::forbidden, fmt::format("only an admin of {} may {}", org_path(a.org), what));
 }
@@ -59,7 +59,7 @@ std::string repository_of_target(const std::string& org_path, const std::string&
 }  // namespace
 
 Result<OrganizationMembership> Service::get_organization(const Principal& p, const OrgRef& ref) {
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   return OrganizationMembership{std::move(a.org), a.role};
 }
 
@@ -86,7 +86,7 @@ Result<Organization> Service::add_organization(const Principal& p, const AddOrga
 
 Result<ListPage<Member>> Service::list_people(const Principal& p, const OrgRef& ref, const std::string& search,
                                               const PageRequest& page) {
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   if (search.size() > 200) return make_error(ErrorKind::invalid, "search must have at most 200 characters");
   const std::string scope = fmt::format("people:{}:{}", a.org.id, search);
   RT_TRY(std::optional<Id> after, cursor_id(cursors_, scope, page));
@@ -97,7 +97,7 @@ Result<ListPage<Member>> Service::list_people(const Principal& p, const OrgRef& 
 }
 
 Status Service::set_member_role(const Principal& p, const OrgRef& ref, Id user_id, const std::string& role) {
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_org_admin(a, "change roles"));
   auto parsed = parse_org_role(role);
   if (!parsed) return make_error(ErrorKind::invalid, "role must be \"admin\" or \"member\"");
@@ -110,7 +110,7 @@ Status Service::set_member_role(const Principal& p, const OrgRef& ref, Id user_i
 }
 
 Status Service::remove_member(const Principal& p, const OrgRef& ref, Id user_id) {
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_org_admin(a, "remove members"));
   RT_TRY(std::optional<OrgRole> role, timed("get_role", [&] { return store_.get_role(a.org.id, user_id); }));
   if (!role)
@@ -122,7 +122,7 @@ Status Service::remove_member(const Principal& p, const OrgRef& ref, Id user_id)
 }
 
 Status Service::add_people(const Principal& p, const OrgRef& ref, const std::vector<std::string>& emails) {
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_org_admin(a, "add people"));
   RT_TRY(std::vector<std::string> wanted, normalized_emails(emails));
   // Everything is resolved before anything changes: one unknown or ambiguous address refuses the call.
@@ -160,7 +160,7 @@ Status Service::add_people(const Principal& p, const OrgRef& ref, const std::vec
 
 Result<PeopleRemoval> Service::remove_people(const Principal& p, const OrgRef& ref,
                                              const std::vector<std::string>& emails) {
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_org_admin(a, "remove people"));
   RT_TRY(std::vector<std::string> wanted, normalized_emails(emails));
   PeopleRemoval out;
@@ -190,13 +190,13 @@ Result<PeopleRemoval> Service::remove_people(const Principal& p, const OrgRef& r
 }
 
 Result<TokenPolicy> Service::get_token_policy(const Principal& p, const OrgRef& ref) {
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_org_admin(a, "read the token policy"));
   return a.org.policy;
 }
 
 Result<TokenPolicy> Service::set_token_policy(const Principal& p, const OrgRef& ref, const TokenPolicy& policy) {
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_org_admin(a, "change the token policy"));
   auto in_range = [](int days) { return days >= 1 && days <= kMaxTokenLifetimeDays; };
   if (!in_range(policy.default_lifetime_days) || !in_range(policy.max_lifetime_days))
@@ -224,7 +224,7 @@ Result<ListPage<AuditEntry>> Service::list_audit(const Principal& p, const OrgRe
 
 Result<ListPage<AuditEntry>> Service::list_audit(const Principal& p, const OrgRef& ref, const AuditFilter& filter,
                                                  const PageRequest& page) {
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_org_admin(a, "read the audit log"));
   AuditQuery q;
   q.org_id = a.org.id;

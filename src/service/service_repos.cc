@@ -7,7 +7,7 @@
 namespace rt {
 namespace {
 
-Status require_repo_admin(const Service::Access& a, std::string_view what) {
+Status require_repo_admin(const Access& a, std::string_view what) {
   if (a.permission == Permission::admin) return ok_status();
   return make_error(ErrorKind::forbidden, fmt::format("only an admin of repository {} may {}",
                                                       repo_path(a.org, a.repo->name), what));
@@ -27,9 +27,9 @@ Result<ListPage<RepositoryView>> Service::list_repositories(const Principal& p, 
   const bool anonymous = p.kind == Principal::Kind::anonymous;
   Access a;
   if (anonymous) {
-    RT_TRY(a.org, find_org(ref));
+    RT_TRY(a.org, parts_->resolver.find_org(ref));
   } else {
-    RT_TRY(a, org_access(p, ref));
+    RT_TRY(a, parts_->resolver.org_access(p, ref));
   }
   RepositoryQuery q;
   q.org_id = a.org.id;
@@ -83,7 +83,7 @@ Result<ListPage<RepositoryView>> Service::list_repositories(const Principal& p, 
 }
 
 Result<RepositoryView> Service::get_repository(const Principal& p, const RepoRef& ref) {
-  RT_TRY(Access a, repo_access(p, ref, true));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref, true));
   return RepositoryView{std::move(*a.repo), a.permission};
 }
 
@@ -97,7 +97,7 @@ Result<Repository> Service::add_repository(const Principal& p, const AddReposito
   RT_TRY_STATUS(check_provider(req.provider));
   RT_TRY_STATUS(check_entity_name("organization", org_ref.org));
   RT_TRY_STATUS(check_entity_name("repository", name));
-  RT_TRY(Access a, org_access(p, org_ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, org_ref));
   if (!a.org_admin)
     return make_error(ErrorKind::forbidden, fmt::format("only an admin of {} may add repositories", org_path(a.org)));
   NewRepository repo;
@@ -123,7 +123,7 @@ Result<Repository> Service::add_repository(const Principal& p, const AddReposito
 }
 
 Status Service::delete_repository(const Principal& p, const RepoRef& ref) {
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RT_TRY_STATUS(require_user(p));
   if (!a.org_admin)
     return make_error(ErrorKind::forbidden,
@@ -136,7 +136,7 @@ Status Service::delete_repository(const Principal& p, const RepoRef& ref) {
 
 Status Service::set_repository_permission(const Principal& p, const RepoRef& ref, Id user_id,
                                           const std::string& permission) {
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RT_TRY_STATUS(require_user(p));
   if (!a.org_admin)
     return make_error(ErrorKind::forbidden,
@@ -158,7 +158,7 @@ Status Service::set_repository_permission(const Principal& p, const RepoRef& ref
 Result<ListPage<RepositoryToken>> Service::list_repository_tokens(const Principal& p, const RepoRef& ref,
                                                                   const PageRequest& page) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RT_TRY_STATUS(require_repo_admin(a, "list its tokens"));
   const std::string scope = fmt::format("repo-tokens:{}", a.repo->id);
   RT_TRY(std::optional<Id> before, cursor_id(cursors_, scope, page));
@@ -172,7 +172,7 @@ Result<ListPage<RepositoryToken>> Service::list_repository_tokens(const Principa
 Result<IssuedRepositoryToken> Service::create_repository_token(const Principal& p, const RepoRef& ref,
                                                                const CreateRepositoryTokenRequest& req) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RT_TRY_STATUS(require_repo_admin(a, "create its tokens"));
   const UnixTime now = clock_.now();
   NewRepositoryToken t;
@@ -207,7 +207,7 @@ Result<IssuedRepositoryToken> Service::create_repository_token(const Principal& 
 
 Status Service::delete_repository_token(const Principal& p, const RepoRef& ref, Id token_id) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RT_TRY_STATUS(require_repo_admin(a, "revoke its tokens"));
   const Id ids[] = {token_id};
   auto event = audit(p, a.org.id, "repository.token.delete", repo_path(a.org, a.repo->name),
@@ -224,7 +224,7 @@ Status Service::delete_repository_token(const Principal& p, const RepoRef& ref, 
 
 Status Service::delete_repository_tokens(const Principal& p, const RepoRef& ref, const std::vector<Id>& ids) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, repo_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.repo_access(p, ref));
   RT_TRY_STATUS(require_repo_admin(a, "revoke its tokens"));
   if (ids.empty() || ids.size() > 1000)
     return make_error(ErrorKind::invalid, "ids must list 1 to 1000 token ids");

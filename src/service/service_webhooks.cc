@@ -11,7 +11,7 @@
 namespace rt {
 namespace {
 
-Status require_webhook_admin(const Service::Access& a) {
+Status require_webhook_admin(const Access& a) {
   if (a.org_admin) return ok_status();
   return make_error(ErrorKind::forbidden, fmt::format("only an admin of {} may manage its webhooks", org_path(a.org)));
 }
@@ -62,7 +62,7 @@ Status check_webhook_events(const std::vector<std::string>& events) {
 
 Result<Webhook> Service::create_webhook(const Principal& p, const OrgRef& ref, const CreateWebhookRequest& req) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_webhook_admin(a));
   RT_TRY_STATUS(check_webhook_url(req.url));
   RT_TRY_STATUS(check_webhook_events(req.events));
@@ -83,7 +83,7 @@ Result<Webhook> Service::create_webhook(const Principal& p, const OrgRef& ref, c
 
 Result<ListPage<Webhook>> Service::list_webhooks(const Principal& p, const OrgRef& ref, const PageRequest& page) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_webhook_admin(a));
   const std::string scope = fmt::format("webhooks:{}", a.org.id);
   RT_TRY(std::optional<Id> after, cursor_id(cursors_, scope, page));
@@ -94,7 +94,7 @@ Result<ListPage<Webhook>> Service::list_webhooks(const Principal& p, const OrgRe
 
 Status Service::delete_webhook(const Principal& p, const OrgRef& ref, Id webhook_id) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_webhook_admin(a));
   auto event = audit(p, a.org.id, "organization.webhook.delete", org_path(a.org), fmt::format("id={}", webhook_id));
   return timed("delete_webhook", [&] { return store_.delete_webhook(a.org.id, webhook_id, event); });
@@ -103,7 +103,7 @@ Status Service::delete_webhook(const Principal& p, const OrgRef& ref, Id webhook
 Result<ListPage<WebhookDelivery>> Service::list_webhook_deliveries(const Principal& p, const OrgRef& ref, Id webhook_id,
                                                                    const PageRequest& page) {
   RT_TRY_STATUS(require_user(p));
-  RT_TRY(Access a, org_access(p, ref));
+  RT_TRY(Access a, parts_->resolver.org_access(p, ref));
   RT_TRY_STATUS(require_webhook_admin(a));
   const std::string scope = fmt::format("webhook-deliveries:{}", webhook_id);
   RT_TRY(std::optional<Id> before, cursor_id(cursors_, scope, page));
