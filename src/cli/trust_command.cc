@@ -149,9 +149,16 @@ int run_bulk_add(const TrustFlags& f, Session& s, const NewCiTrustRule& base) {
     if (std::any_of(rules->begin(), rules->end(), [&](const CiTrustRuleInfo& r) { return same_rule(r, rule); })) ++present;
     else to_add.emplace_back(repo, std::move(rule));
   }
-  for (const auto& repo : no_id)
-    std::fprintf(stderr, "skipped %s/%s: no GitHub repository id (its remoteIdentifier is not one); add its rule with "
-                         "--repo and --claim repository_id=ID\n", where.c_str(), repo.c_str());
+  if (!no_id.empty()) {  // named in one line, the first few only: a big organization may have hundreds
+    constexpr std::size_t kNamed = 3;
+    std::string names;
+    for (std::size_t i = 0; i < std::min(no_id.size(), kNamed); ++i) names += (i ? ", " : "") + where + "/" + no_id[i];
+    if (no_id.size() > kNamed) names += ", and " + std::to_string(no_id.size() - kNamed) + " more";
+    std::fprintf(stderr, "skipped %zu %s without a GitHub repository id (a remoteIdentifier that is not one): %s; "
+                         "add %s with --repo and --claim repository_id=ID\n",
+                 no_id.size(), no_id.size() == 1 ? "repository" : "repositories", names.c_str(),
+                 no_id.size() == 1 ? "its rule" : "their rules");
+  }
   std::fprintf(stderr, "plan: trust rule (issuer %s, claims repository_id=<each repository's id>%s%s) for %zu "
                        "repositories of %s: %zu to add, %zu already have it, %zu skipped (no repository id)\n",
                base.issuer.c_str(), base.claims.empty() ? "" : " ", claims_text(base.claims).c_str(),

@@ -346,8 +346,20 @@ TEST_F(CliCi, BulkTrustAddBindsEachRepositoryToItsGithubIdAndSkipsThoseWithoutOn
   auto dry = cli(with(bulk, {"--dry-run"}));
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_EQ(dry.out, "add r-0010 (repository_id 5000)\nadd r-0011 (repository_id 5001)\n");
-  EXPECT_NE(dry.err.find("skipped gh/acme/r-0012: no GitHub repository id"), std::string::npos) << dry.err;
+  EXPECT_NE(dry.err.find("skipped 1 repository without a GitHub repository id (a remoteIdentifier that is not one): "
+                         "gh/acme/r-0012; add its rule with"),
+            std::string::npos)
+      << dry.err;
   EXPECT_EQ(rules(), 0);
+  // Many without an id: the first few are named in one line and the rest counted, not one line each.
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(cli({"repo", "add", "r-002" + std::to_string(i)}).exit_code, 0);
+  auto many = cli({"trust", "add", "--match", "r-002?", "--issuer", github.url(), "--dry-run"});
+  ASSERT_EQ(many.exit_code, 0) << many.err;
+  EXPECT_NE(many.err.find("skipped 8 repositories without a GitHub repository id (a remoteIdentifier that is not one): "
+                          "gh/acme/r-0020, gh/acme/r-0021, gh/acme/r-0022, and 5 more; add their rules with"),
+            std::string::npos)
+      << many.err;
+  EXPECT_EQ(std::count(many.err.begin(), many.err.end(), '\n'), 3) << many.err;  // skipped, plan, dry run
 
   auto done = cli(with(bulk, {"--yes"}));
   ASSERT_EQ(done.exit_code, 0) << done.err;
