@@ -30,15 +30,25 @@ int count_of(const std::string& text, const std::string& needle) {
   return n;
 }
 
-TEST(ScaleOutRateLimits, ABurstOfFiveAtOnePerSecondIsSharedByTwoNodesThroughRedis) {
-  RT_REQUIRE_POSTGRES();
-  RT_REQUIRE_REDIS();
+// One PostgreSQL database, one Redis and a shared key file: what nodes sharing a per-token limit of `rate`
+// per second (burst `burst`) through Redis are started with.
+struct SharedLimitCluster {
   PostgresServer pg;
   RedisServer redis;
   TempDir keys;
-  ServerOptions options{.db_url = pg.create_database(),
-                        .extra_args = {"--ratelimit", redis.url(), "--rate-limit-per-token", "1", "--rate-burst", "5"},
-                        .env = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys.path()).string()}};
+  ServerOptions node_options(int rate, int burst) {
+    return ServerOptions{.db_url = pg.create_database(),
+                         .extra_args = {"--ratelimit", redis.url(), "--rate-limit-per-token", std::to_string(rate),
+                                        "--rate-burst", std::to_string(burst)},
+                         .env = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys.path()).string()}};
+  }
+};
+
+TEST(ScaleOutRateLimits, ABurstOfFiveAtOnePerSecondIsSharedByTwoNodesThroughRedis) {
+  RT_REQUIRE_POSTGRES();
+  RT_REQUIRE_REDIS();
+  SharedLimitCluster cluster;
+  const ServerOptions options = cluster.node_options(1, 5);
   ServerProcess a(options), b(options);
   HttpClient http_a(a.base_url()), http_b(b.base_url());
   const std::string token = a.create_user_offline("admin", true);
@@ -64,12 +74,8 @@ TEST(ScaleOutRateLimits, ABurstOfFiveAtOnePerSecondIsSharedByTwoNodesThroughRedi
 TEST(ScaleOutRateLimits, ANodeKilledAfterSpendingTheBudgetLocksTheKeyOutOnlyUntilItRefills) {
   RT_REQUIRE_POSTGRES();
   RT_REQUIRE_REDIS();
-  PostgresServer pg;
-  RedisServer redis;
-  TempDir keys;
-  ServerOptions options{.db_url = pg.create_database(),
-                        .extra_args = {"--ratelimit", redis.url(), "--rate-limit-per-token", "1", "--rate-burst", "4"},
-                        .env = {"REPOTOKENS_SECRET_FILE=" + write_secret_file(keys.path()).string()}};
+  SharedLimitCluster cluster;
+  const ServerOptions options = cluster.node_options(1, 4);
   auto a = std::make_unique<ServerProcess>(options);
   ServerProcess b(options);
   HttpClient http_b(b.base_url());
