@@ -74,10 +74,11 @@ Pacer::Pacer(double ceiling_per_second, int concurrency)
 
 double Pacer::interval_locked() const { return std::max(user_interval_, server_interval_); }
 
-// Burst tolerance of the client GCRA: the server's burst minus the in-flight margin, but none when the
-// operator's ceiling is what binds.
+// Burst tolerance of the client GCRA: the server's burst minus the in-flight margin, but none under an
+// operator's ceiling: a ceiling is a rate never to exceed, even when the server's own rate is below it and
+// its burst would allow more for a while.
 double Pacer::tolerance_locked(double interval) const {
-  if (interval <= 0 || server_interval_ <= 0 || interval > server_interval_) return 0;
+  if (interval <= 0 || server_interval_ <= 0 || user_interval_ > 0) return 0;
   return std::max(0.0, server_burst_ - margin_) * interval;
 }
 

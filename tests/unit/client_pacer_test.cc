@@ -44,6 +44,17 @@ TEST(Pacer, OperatorCeilingSpacesRequestsEvenly) {
   EXPECT_NEAR(last, 99 / 50.0, 1e-9);  // 100 requests at 50/s: the last one at 1.98 s
 }
 
+// --rate 100/s against a server allowing 100/s with a burst of 1,000: the server's rate (97% of it) is below
+// the ceiling, but its burst must not carry the run above the operator's ceiling (seen: 904 requests in
+// 0.27 s with --rate 100/s).
+TEST(Pacer, AServerBurstNeverCarriesTheRunAboveTheOperatorsCeiling) {
+  Pacer p(100, 8);
+  p.observe(0.0, "\"per-token\";q=1000;w=10", "\"per-token\";r=1000;t=0");
+  double last = 0;
+  for (int i = 0; i < 101; ++i) last = p.reserve(0.0);
+  EXPECT_GE(last, 1.0 - 1e-9) << "101 requests under a 100/s ceiling span at least a second";
+}
+
 TEST(Pacer, StaysJustUnderTheServersRateOnceTheBurstIsSpent) {
   Pacer p(0, 8);
   p.observe(0.0, "\"per-token\";q=20;w=1", "\"per-token\";r=0;t=1");  // 20/s, burst exhausted
