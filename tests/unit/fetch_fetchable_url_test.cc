@@ -1,10 +1,13 @@
 // The rule for the URLs the server fetches from (fetch/fetchable_url.h): https anywhere, http only on a
-// loopback address, a host and nothing that would change what is fetched (user info, query, fragment).
+// loopback address, a host and nothing that would change what is fetched (user info, query, fragment); and
+// the bounded GET against a real HTTPS server with a certificate made at test time: trusted only through
+// the CA file, non-200 and oversized answers refused.
 #include "fetch/fetchable_url.h"
 
 #include <gtest/gtest.h>
 
 #include "fetch/https_get.h"
+#include "support/https_file_server.h"
 
 namespace rt::fetch {
 namespace {
@@ -41,6 +44,29 @@ TEST(HttpsGet, AnUnreachableServerIsUnavailable) {
   auto body = https_get("https://127.0.0.1:1/x", {.timeout_ms = 2000});
   ASSERT_FALSE(body.ok());
   EXPECT_EQ(body.error().kind, ErrorKind::unavailable);
+}
+
+TEST(HttpsGet, TrustsTheServerThroughTheCaFileAndRefusesNon200AndOversizedAnswers) {
+  test::HttpsFileServer server;
+  server.write("doc.json", R"({"ok": true})");
+  server.write("big.json", std::string(4096, 'x'));
+  const FetchLimits trusted{.timeout_ms = 5000, .max_bytes = 1024, .ca_file = server.ca_file().string()};
+
+  auto body = https_get(server.url("doc.json"), trusted);
+  ASSERT_TRUE(body.ok()) << body.error().message;
+  EXPECT_EQ(*body, R"({"ok": true})");
+
+  auto untrusted = https_get(server.url("doc.json"), {.timeout_ms = 5000});
+  ASSERT_FALSE(untrusted.ok()) << "a self-signed certificate was trusted without the CA file";
+  EXPECT_EQ(untrusted.error().kind, ErrorKind::unavailable);
+
+  auto missing = https_get(server.url("nope.json"), trusted);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("HTTP 404"), std::string::npos) << missing.error().message;
+
+  auto big = https_get(server.url("big.json"), trusted);
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message.find("larger than 1024 bytes"), std::string::npos) << big.error().message;
 }
 
 }  // namespace
