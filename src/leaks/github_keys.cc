@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/metrics.h"
 #include "fetch/fetchable_url.h"
 
 namespace rt {
@@ -53,6 +54,11 @@ std::optional<std::string> base64_decode(std::string_view text) {
     return std::nullopt;
   out.resize(length);
   return out;
+}
+
+// /metrics: each read of the key set's source, by outcome ("ok", "failed": not read, "invalid": not a key set).
+void count_read(std::string_view result) {
+  metrics::add("repotokens_github_key_set_reads_total", fmt::format("result=\"{}\"", result));
 }
 
 double steady_seconds() {
@@ -123,6 +129,7 @@ Result<std::shared_ptr<GitHubKeys>> GitHubKeys::open(std::string source_name, Lo
   auto text = loader();
   Result<std::shared_ptr<const GitHubKeySet>> set = text ? GitHubKeySet::parse(*text) : text.error();
   if (text && !set) set = make_error(ErrorKind::invalid, fmt::format("{}: {}", source_name, set.error().message));
+  count_read(set ? "ok" : text ? "invalid" : "failed");
   if (set) {
     // A miss right after start reads again at once: the set was good, so a new identifier may be a rotation.
     return std::shared_ptr<GitHubKeys>(
@@ -160,14 +167,17 @@ std::shared_ptr<const GitHubKeySet> GitHubKeys::refresh(const std::shared_ptr<co
   const char* keeping = seen ? "the key set read before stays in use" : "alerts are still answered 503";
   auto text = loader_();
   if (!text) {
+    count_read("failed");
     if (options_.warn) options_.warn(fmt::format("{}; {}", text.error().message, keeping));
     return nullptr;
   }
   auto fresh = GitHubKeySet::parse(*text);
   if (!fresh) {
+    count_read("invalid");
     if (options_.warn) options_.warn(fmt::format("{}: {}; {}", source_name_, fresh.error().message, keeping));
     return nullptr;
   }
+  count_read("ok");
   if (options_.info) options_.info(fmt::format("{}: read {} GitHub keys", source_name_, (*fresh)->size()));
   std::lock_guard lock(mu_);
   set_ = std::move(fresh).value();

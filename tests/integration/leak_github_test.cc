@@ -267,6 +267,9 @@ TEST_F(LeakGitHubUrl, AKeySetURLThatIsDownAtStartAnswers503UntilItComesUp) {
   ASSERT_EQ(r.status, 200) << r.body << "\n" << server.log();
   EXPECT_EQ(r.json()[0]["label"], "true_positive");
   EXPECT_FALSE(token_works(http, t.secret));
+  const std::string metrics = http.get("/metrics").body;
+  EXPECT_NE(metrics.find("repotokens_github_key_set_reads_total{result=\"failed\"}"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("repotokens_github_key_set_reads_total{result=\"ok\"} 1"), std::string::npos) << metrics;
 }
 
 TEST_F(LeakGitHubUrl, WithoutTheTestCaTheSelfSignedServerIsNotTrusted) {
