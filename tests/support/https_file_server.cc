@@ -47,6 +47,7 @@ std::string HttpsFileServer::url(const std::string& name) const {
 void HttpsFileServer::write(const std::string& name, const std::string& bytes) const {
   // Written beside and renamed, so a GET never sees half a file.
   const auto tmp = root_ / (name + ".tmp");
+  std::filesystem::create_directories(tmp.parent_path());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << bytes;

@@ -20,7 +20,8 @@ class HttpsFileServer {
   HttpsFileServer& operator=(const HttpsFileServer&) = delete;
 
   std::string url(const std::string& name) const;  // "https://127.0.0.1:PORT/NAME"
-  // Writes (or replaces) the served file NAME; the next GET answers the new bytes.
+  // Writes (or replaces) the served file NAME (a path under the root, folders made); the next GET answers
+  // the new bytes.
   void write(const std::string& name, const std::string& bytes) const;
   const std::filesystem::path& ca_file() const { return cert_; }
   long gets() const;  // GETs served so far (also 404s)
