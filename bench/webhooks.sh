@@ -15,41 +15,24 @@ TOKENS=${TOKENS:-20000}
 SECONDS_MAX=${SECONDS_MAX:-20}
 CONNECTIONS=${CONNECTIONS:-16}
 RUNS=${RUNS:-3}
-work=$(mktemp -d /tmp/repotokens-webhook-bench.XXXXXX)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/server_common.sh"
 # Each live token needs room on its repository (100 live tokens at most): one repository per 100 tokens.
 repos=$(( (TOKENS + 99) / 100 ))
 
-run_once() {  # binary, run name -> key=value lines of webhook_load
-  local bin=$1 n=$2 db="sqlite:$work/bench$2.db"
-  rm -f "$work/port"
-  "$bin" serve --db "$db" --listen 127.0.0.1:0 --port-file "$work/port" \
-    --rate-limit-per-token 0 --rate-limit-per-address 0 --log-level warn --webhook-poll-interval 0.05 \
-    2>>"$work/server.log" &
-  server_pid=$!
-  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-  local base="http://127.0.0.1:$(cat "$work/port")"
-  local admin
-  admin=$("$bin" admin create-user --db "$db" --name bench-admin --instance-admin)
-  curl -sf -X POST -H "api-token: $admin" -H 'Content-Type: application/json' -d '{"provider":"gh","name":"bench"}' \
-    "$base/api/v3/organizations" >/dev/null
-  seq 0 $((repos - 1)) | awk '{printf "POST /api/v3/repositories {\"provider\":\"gh\",\"repositoryFullPath\":\"bench/r%06d\"}\n", $1}' \
-    | "$build/bench/http_replay" "$base" 8 "api-token: $admin" >&2
+run_once() {  # repotokensd binary -> key=value lines of webhook_load; a fresh database each run
+  rm -f "$work"/bench.db*
+  start_server "$1" --webhook-poll-interval 0.05
+  seed_bench_repos "$1" "$repos" 8 "$build/bench/http_replay"
   "$build/bench/webhook_load" "$base" "$admin" bench "$repos" "$TOKENS" "$CONNECTIONS" "$SECONDS_MAX"
-  kill "$server_pid"; wait "$server_pid" || true; server_pid=""
+  stop_server
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 ceiling=$("$build/bench/webhook_load" --sink-ceiling 2 3 | field sink_requests_per_s)
 for i in $(seq "$RUNS"); do
-  run_once "$build/repotokensd" "new$i" >"$work/new$i.txt"; cat "$work/new$i.txt" >&2
-  if [ -n "${BASELINE:-}" ]; then run_once "$BASELINE" "base$i" >"$work/base$i.txt"; cat "$work/base$i.txt" >&2; fi
+  run_once "$build/repotokensd" >"$work/new$i.txt"; cat "$work/new$i.txt" >&2
+  if [ -n "${BASELINE:-}" ]; then run_once "$BASELINE" >"$work/base$i.txt"; cat "$work/base$i.txt" >&2; fi
 done
 m() { for i in $(seq "$RUNS"); do field "$2" <"$work/$1$i.txt"; done | median; }
 # row LABEL KEY [KEY2 KEY3]: the medians of this build, then of the baseline when there is one.

@@ -18,6 +18,7 @@
 
 #include "core/metrics.h"
 #include "core/secret.h"
+#include "fetch/fetchable_url.h"
 
 namespace rt {
 namespace {
@@ -28,51 +29,6 @@ Error invalid(std::string message) { return make_error(ErrorKind::invalid, std::
 Error refused(std::string message) { return make_error(ErrorKind::unauthorized, std::move(message)); }
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-bool is_loopback_host(std::string_view host) {
-  if (host == "[::1]") return true;
-  // 127.0.0.0/8 written as a dotted quad.
-  if (!host.starts_with("127.")) return false;
-  int dots = 0;
-  for (char c : host) {
-    if (c == '.') ++dots;
-    else if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return dots == 3;
-}
-
-// The host of "scheme://host[:port][/path]", or nullopt when there is none.
-std::optional<std::string> url_host(std::string_view url, std::string_view scheme) {
-  std::string_view rest = url.substr(scheme.size());
-  size_t end = rest.find('/');
-  std::string_view authority = rest.substr(0, end);
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
-  std::string_view host = authority;
-  if (authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    host = authority.substr(0, close + 1);
-  } else if (size_t colon = authority.find(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-  }
-  if (host.empty()) return std::nullopt;
-  return std::string(host);
-}
-
-// An https URL, or an http one on a loopback address: what discovery and JWKS may be fetched from.
-Status check_fetchable_url(std::string_view url, std::string_view what) {
-  const bool https = url.starts_with("https://");
-  const bool http = url.starts_with("http://");
-  std::optional<std::string> host = https ? url_host(url, "https://") : http ? url_host(url, "http://") : std::nullopt;
-  if (!host || url.find_first_of("?# \t\r\n") != std::string_view::npos)
-    return invalid(fmt::format("{} '{}' is not a URL of the form https://HOST[/PATH] (no query, no fragment)", what,
-                               url.substr(0, 200)));
-  if (http && !is_loopback_host(*host))
-    return invalid(fmt::format("{} '{}' uses http://, which is accepted only on loopback addresses (127.0.0.1, "
-                               "[::1]); use https://",
-                               what, url.substr(0, 200)));
-  return ok_status();
-}
 
 // base64url (no padding) as bytes; nullopt when malformed.
 std::optional<std::string> b64url(const json& value) {
@@ -179,7 +135,7 @@ Result<CiIssuer> parse_ci_issuer(std::string_view text) {
                                  "(as KIND=URL)", name.substr(0, 50)));
     url = text.substr(eq + 1);
   }
-  RT_TRY_STATUS(check_fetchable_url(url, "CI issuer"));
+  RT_TRY_STATUS(fetch::check_fetchable_url(url, "CI issuer"));
   if (url.ends_with("/"))
     return invalid(fmt::format("CI issuer '{}' ends with '/': write it exactly as its tokens' iss claim does, "
                                "without the trailing slash", url.substr(0, 200)));
@@ -287,7 +243,7 @@ Status CiKeyCache::refetch(const std::string& issuer, IssuerKeys& keys) {
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("jwks_uri") || !doc["jwks_uri"].is_string())
     return refused(discovery_url + " is not an OpenID configuration with a jwks_uri");
   const std::string jwks_uri = doc["jwks_uri"].get<std::string>();
-  if (auto st = check_fetchable_url(jwks_uri, "jwks_uri"); !st) return refused(discovery_url + ": " + st.error().message);
+  if (auto st = fetch::check_fetchable_url(jwks_uri, "jwks_uri"); !st) return refused(discovery_url + ": " + st.error().message);
   auto jwks = fetcher_(jwks_uri);
   if (!jwks) return refused(fmt::format("{}: {}", jwks_uri, jwks.error().message));
   auto parsed = parse_jwks(*jwks);

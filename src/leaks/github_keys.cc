@@ -1,5 +1,6 @@
 // GitHub's secret-scanning key set: parsing (nlohmann), PEM keys and ECDSA P-256 SHA-256 verification
-// (OpenSSL 3 EVP), standard base64 (libsodium), and the re-read of the source when an unknown key is named.
+// (OpenSSL 3 EVP), standard base64 (libsodium), the re-read of the source when an unknown key is named,
+// and the two sources (a file, a URL fetched by fetch/).
 #include "leaks/github_keys.h"
 
 #include <openssl/bio.h>
@@ -9,10 +10,15 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "core/metrics.h"
+#include "fetch/fetchable_url.h"
 
 namespace rt {
 namespace {
@@ -48,6 +54,11 @@ std::optional<std::string> base64_decode(std::string_view text) {
     return std::nullopt;
   out.resize(length);
   return out;
+}
+
+// /metrics: each read of the key set's source, by outcome ("ok", "failed": not read, "invalid": not a key set).
+void count_read(std::string_view result) {
+  metrics::add("repotokens_github_key_set_reads_total", fmt::format("result=\"{}\"", result));
 }
 
 double steady_seconds() {
@@ -105,16 +116,33 @@ GitHubKeySet::Check GitHubKeySet::verify(std::string_view key_identifier, std::s
   return verified == 1 ? Check::valid : Check::bad_signature;
 }
 
-GitHubKeys::GitHubKeys(std::string source_name, Loader loader, double cooldown, std::shared_ptr<const GitHubKeySet> set)
-    : source_name_(std::move(source_name)), loader_(std::move(loader)), cooldown_(cooldown), set_(std::move(set)) {}
+GitHubKeys::GitHubKeys(std::string source_name, Loader loader, GitHubKeysOptions options,
+                       std::shared_ptr<const GitHubKeySet> set, double last_read)
+    : source_name_(std::move(source_name)),
+      loader_(std::move(loader)),
+      options_(std::move(options)),
+      set_(std::move(set)),
+      last_read_(last_read) {}
 
 Result<std::shared_ptr<GitHubKeys>> GitHubKeys::open(std::string source_name, Loader loader,
-                                                     double refresh_cooldown_seconds) {
-  RT_TRY(std::string text, loader());
-  auto set = GitHubKeySet::parse(text);
-  if (!set) return make_error(ErrorKind::invalid, fmt::format("{}: {}", source_name, set.error().message));
+                                                     GitHubKeysOptions options) {
+  auto text = loader();
+  Result<std::shared_ptr<const GitHubKeySet>> set = text ? GitHubKeySet::parse(*text) : text.error();
+  if (text && !set) set = make_error(ErrorKind::invalid, fmt::format("{}: {}", source_name, set.error().message));
+  count_read(set ? "ok" : text ? "invalid" : "failed");
+  if (set) {
+    // A miss right after start reads again at once: the set was good, so a new identifier may be a rotation.
+    return std::shared_ptr<GitHubKeys>(
+        new GitHubKeys(std::move(source_name), std::move(loader), std::move(options), std::move(set).value(), -1e18));
+  }
+  if (!options.start_without_keys) return set.error();
+  if (options.warn)
+    options.warn(fmt::format("{}; starting without GitHub's key set: secret-scanning alerts are answered 503 until "
+                             "a read succeeds (tried when an alert arrives, at most every {} s)",
+                             set.error().message, options.refresh_cooldown_seconds));
+  // The read just failed: the next one waits for the cooldown like any other.
   return std::shared_ptr<GitHubKeys>(
-      new GitHubKeys(std::move(source_name), std::move(loader), refresh_cooldown_seconds, std::move(set).value()));
+      new GitHubKeys(std::move(source_name), std::move(loader), std::move(options), nullptr, steady_seconds()));
 }
 
 std::shared_ptr<const GitHubKeySet> GitHubKeys::current() {
@@ -122,24 +150,82 @@ std::shared_ptr<const GitHubKeySet> GitHubKeys::current() {
   return set_;
 }
 
+bool GitHubKeys::has_key_set() { return current() != nullptr; }
+
+// Reads the source again, unless another thread replaced `seen` meanwhile (then that set is the answer) or
+// a read was tried less than the cooldown ago (anyone can name an unknown key; then nullptr). A failed or
+// invalid read keeps the set in use and answers nullptr.
+std::shared_ptr<const GitHubKeySet> GitHubKeys::refresh(const std::shared_ptr<const GitHubKeySet>& seen) {
+  std::lock_guard reading(read_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (set_ != seen) return set_;
+    const double now = steady_seconds();
+    if (now - last_read_ < options_.refresh_cooldown_seconds) return nullptr;
+    last_read_ = now;
+  }
+  const char* keeping = seen ? "the key set read before stays in use" : "alerts are still answered 503";
+  auto text = loader_();
+  if (!text) {
+    count_read("failed");
+    if (options_.warn) options_.warn(fmt::format("{}; {}", text.error().message, keeping));
+    return nullptr;
+  }
+  auto fresh = GitHubKeySet::parse(*text);
+  if (!fresh) {
+    count_read("invalid");
+    if (options_.warn) options_.warn(fmt::format("{}: {}; {}", source_name_, fresh.error().message, keeping));
+    return nullptr;
+  }
+  count_read("ok");
+  if (options_.info) options_.info(fmt::format("{}: read {} GitHub keys", source_name_, (*fresh)->size()));
+  std::lock_guard lock(mu_);
+  set_ = std::move(fresh).value();
+  return set_;
+}
+
 GitHubKeySet::Check GitHubKeys::verify(std::string_view key_identifier, std::string_view signature_base64,
                                        std::string_view body) {
-  auto check = current()->verify(key_identifier, signature_base64, body);
-  if (check != GitHubKeySet::Check::unknown_key) return check;
-  {
-    // An identifier we do not hold: GitHub may have rotated its keys. Re-read, but not on every such request
-    // (anyone can send one), and one thread at a time.
-    std::lock_guard lock(mu_);
-    const double now = steady_seconds();
-    if (now - last_refresh_ < cooldown_) return check;
-    last_refresh_ = now;
-    auto text = loader_();
-    if (!text) return check;
-    auto fresh = GitHubKeySet::parse(*text);
-    if (!fresh) return check;
-    set_ = std::move(fresh).value();
+  std::shared_ptr<const GitHubKeySet> seen = current();
+  if (seen) {
+    auto check = seen->verify(key_identifier, signature_base64, body);
+    if (check != GitHubKeySet::Check::unknown_key) return check;
   }
-  return current()->verify(key_identifier, signature_base64, body);
+  // An identifier we do not hold (GitHub may have rotated its keys), or no set yet: read the source again.
+  auto fresh = refresh(seen);
+  if (!fresh) return seen ? GitHubKeySet::Check::unknown_key : GitHubKeySet::Check::no_key_set;
+  return fresh->verify(key_identifier, signature_base64, body);
+}
+
+Result<GitHubKeySource> github_key_source(std::string_view value, const fetch::FetchLimits& limits) {
+  GitHubKeySource source;
+  source.name = fmt::format("--github-secret-scanning-keys {:.200}", value);
+  if (value.starts_with("https://") || value.starts_with("http://")) {
+    RT_TRY_STATUS(fetch::check_fetchable_url(value, "--github-secret-scanning-keys"));
+    source.remote = true;
+    source.loader = [url = std::string(value), limits]() -> Result<std::string> {
+      auto body = fetch::https_get(url, limits);
+      if (!body) return make_error(body.error().kind, fmt::format("GitHub key set {}: {}", url, body.error().message));
+      return body;
+    };
+    return source;
+  }
+  if (value.find("://") != std::string_view::npos)
+    return make_error(ErrorKind::invalid,
+                      fmt::format("--github-secret-scanning-keys '{:.200}' is neither a file nor an https:// URL "
+                                  "(http:// only on loopback addresses), e.g. "
+                                  "https://api.github.com/meta/public_keys/secret_scanning",
+                                  value));
+  source.loader = [path = std::string(value)]() -> Result<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error(ErrorKind::invalid, "cannot read --github-secret-scanning-keys file " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (text.str().size() > (1u << 20))
+      return make_error(ErrorKind::invalid, "--github-secret-scanning-keys file " + path + " is over 1 MiB");
+    return text.str();
+  };
+  return source;
 }
 
 }  // namespace rt

@@ -7,15 +7,13 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "ratelimit/gcra.h"
 #include "ratelimit/shared_limiter.h"
 #include "server/compatibility.h"
-#include "ci/https_fetch.h"
+#include "fetch/https_get.h"
 #include "server/key_file.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -126,19 +124,18 @@ void print_copy_report(const CopyReport& report, const CopyKey& key) {
                  key.created ? " (created from the SQLite key)" : "");
 }
 
-// --github-secret-scanning-keys: the file is read now (a bad one stops start-up, saying why) and again
-// whenever an alert names a key it does not hold, so a rotated key set is picked up without a restart.
-Result<std::shared_ptr<GitHubKeys>> open_github_keys(const std::string& path) {
-  auto read = [path]() -> Result<std::string> {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error(ErrorKind::invalid, "cannot read --github-secret-scanning-keys file " + path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (text.str().size() > (1u << 20))
-      return make_error(ErrorKind::invalid, "--github-secret-scanning-keys file " + path + " is over 1 MiB");
-    return text.str();
-  };
-  return GitHubKeys::open("--github-secret-scanning-keys " + path, read);
+// --github-secret-scanning-keys: a file is read now (a bad one stops start-up, saying why); a URL is fetched
+// now, and when that fails the server starts anyway and answers GitHub 503 until a fetch succeeds (GitHub
+// being down must not keep repotokensd down). Either is read again whenever an alert names a key it does
+// not hold, so a rotated key set is picked up without a restart.
+Result<std::shared_ptr<GitHubKeys>> open_github_keys(const ServeConfig& config, const fetch::FetchLimits& limits) {
+  RT_TRY(GitHubKeySource source, github_key_source(config.github_secret_scanning_keys, limits));
+  GitHubKeysOptions options;
+  options.refresh_cooldown_seconds = config.github_secret_scanning_refetch_seconds;
+  options.start_without_keys = source.remote;
+  options.warn = [](std::string_view m) { log_warn(m); };
+  options.info = [](std::string_view m) { log_info(m); };
+  return GitHubKeys::open(std::move(source.name), std::move(source.loader), std::move(options));
 }
 
 }  // namespace
@@ -161,8 +158,10 @@ int run_serve(const ServeConfig& config) {
   options.console.idle_seconds = config.console_idle_minutes * 60;
   options.console.absolute_seconds = config.console_session_hours * 3600;
   options.gitlab_revocation_token = config.gitlab_revocation_token;
+  fetch::FetchLimits outbound;
+  outbound.ca_file = config.outbound_ca_file;
   if (!config.github_secret_scanning_keys.empty()) {
-    auto keys = open_github_keys(config.github_secret_scanning_keys);
+    auto keys = open_github_keys(config, outbound);
     if (!keys) return fail(keys.error().message);
     options.github_keys = std::move(keys).value();
   }
@@ -176,7 +175,7 @@ int run_serve(const ServeConfig& config) {
   options.ci_per_issuer = RateLimitRule{"ci-per-issuer", config.ci_rate_per_issuer, config.ci_burst_per_issuer};
   options.ci_per_repository =
       RateLimitRule{"ci-per-repository", config.ci_rate_per_repository, config.ci_burst_per_repository};
-  options.ci_fetcher = [](const std::string& url) { return ci::https_get(url); };
+  options.ci_fetcher = [outbound](const std::string& url) { return fetch::https_get(url, outbound); };
   {
     Service service(*b.store, b.hasher, b.clock, b.random, *b.limiter, options);
     Server server(config, service);

@@ -18,6 +18,8 @@
 
 #include "ratelimit/redis_limiter.h"
 #include "ci/oidc.h"
+#include "fetch/https_get.h"
+#include "leaks/github_keys.h"
 #include "server/version.h"
 
 namespace rt::server {
@@ -72,8 +74,15 @@ std::vector<OptionSpec> serve_specs() {
        "pre-shared token GitLab's token revocation API sends as Authorization (at least 32 characters; "
        "prefer the environment or the config file to the flag); empty = that API is off", ""},
       {"github-secret-scanning-keys",
-       "file holding GitHub secret scanning's public keys ({\"public_keys\": [...]}); empty = the GitHub "
-       "receiver is off", ""},
+       "GitHub secret scanning's public keys ({\"public_keys\": [...]}): a file, or an https:// URL such as "
+       "https://api.github.com/meta/public_keys/secret_scanning (http:// only on loopback addresses); empty = "
+       "the GitHub receiver is off", ""},
+      {"github-secret-scanning-refetch-seconds",
+       "an alert naming an unknown key (or arriving before the key set could be fetched) reads the GitHub key "
+       "set again at most this often (seconds)", "10"},
+      {"outbound-ca-file",
+       "PEM bundle of the certificate authorities that the server's own HTTPS fetches (CI issuers' discovery "
+       "and JWKS, the GitHub key set) trust instead of the system's; empty = the system's", ""},
       {"webhook-poll-interval", "seconds between looks at the webhook outbox for due events", "1"},
       {"webhook-retry-base", "seconds before the first retry of a failed webhook delivery (doubled each time, "
        "full jitter)", "10"},
@@ -292,6 +301,13 @@ ServeConfig convert(const std::map<std::string, std::string>& v) {
     c.gitlab_revocation_token = gitlab;
   }
   c.github_secret_scanning_keys = get("github-secret-scanning-keys");
+  if (auto source = github_key_source(c.github_secret_scanning_keys, {}); !source)
+    throw UsageError{"invalid " + source.error().message};
+  c.github_secret_scanning_refetch_seconds = static_cast<int>(integer_option(
+      "github-secret-scanning-refetch-seconds", get("github-secret-scanning-refetch-seconds"), 1, 3600));
+  c.outbound_ca_file = get("outbound-ca-file");
+  if (!c.outbound_ca_file.empty())
+    if (auto ca = fetch::check_ca_file(c.outbound_ca_file); !ca) throw UsageError{"invalid " + ca.error().message};
   const std::string& issuers = get("ci-issuer");
   for (size_t start = 0; start < issuers.size();) {
     size_t comma = std::min(issuers.find(',', start), issuers.size());

@@ -46,7 +46,11 @@ struct ServeConfig {
   // Leaked tokens (docs/configuration.md): GitLab's token revocation API is on when its pre-shared token is
   // set; GitHub secret scanning is on when its key-set file is named.
   std::optional<std::string> gitlab_revocation_token;
-  std::string github_secret_scanning_keys;  // a file in GitHub's {"public_keys": [...]} format
+  std::string github_secret_scanning_keys;  // a file or URL of GitHub's {"public_keys": [...]} format
+  int github_secret_scanning_refetch_seconds = 10;  // a miss (or no set yet) reads it again at most this often
+  // The CA bundle (PEM) of the server's own HTTPS fetches (OIDC discovery and JWKS, the GitHub key set);
+  // empty: the system's.
+  std::string outbound_ca_file;
   // Webhook delivery (docs/webhooks.md): how often the outbox is polled, the first retry delay (doubled on
   // each failure, full jitter), the retry window after which the webhook is marked failing, and the
   // timeouts of one POST.

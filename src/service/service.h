@@ -386,7 +386,8 @@ class Service {
   Status check_gitlab_caller(std::optional<std::string_view> authorization) const;
   // The GitHub channel's caller: ok when `signature` is a valid signature of `body` by the configured key
   // named `key_identifier` (an unknown one re-reads the key set, see GitHubKeys); unauthorized when not;
-  // not_found (saying how to enable it) when no key set is configured.
+  // not_found (saying how to enable it) when no key set is configured; unavailable while the configured URL
+  // has not answered a key set yet.
   Status check_github_caller(std::optional<std::string_view> key_identifier, std::optional<std::string_view> signature,
                              std::string_view body);
 

@@ -166,12 +166,21 @@ Status Service::check_github_caller(std::optional<std::string_view> key_identifi
     return make_error(ErrorKind::not_found,
                       "GitHub secret scanning is off on this server: set --github-secret-scanning-keys "
                       "(REPOTOKENS_GITHUB_SECRET_SCANNING_KEYS, or github_secret_scanning_keys in the config file) "
-                      "to a file holding GitHub's key set to enable it");
+                      "to a file or an https:// URL of GitHub's key set "
+                      "(https://api.github.com/meta/public_keys/secret_scanning) to enable it");
   const Error refused = make_error(ErrorKind::unauthorized,
                                    "this endpoint accepts only alerts signed by GitHub secret scanning "
                                    "(Github-Public-Key-Identifier and Github-Public-Key-Signature headers)");
   if (!key_identifier || !signature || key_identifier->empty() || signature->empty()) return refused;
-  if (options_.github_keys->verify(*key_identifier, *signature, body) != GitHubKeySet::Check::valid) {
+  const GitHubKeySet::Check check = options_.github_keys->verify(*key_identifier, *signature, body);
+  if (check == GitHubKeySet::Check::no_key_set)
+    // Nothing about the caller: the server has not been able to read GitHub's keys yet (GitHub retries).
+    return make_error(ErrorKind::unavailable,
+                      fmt::format("GitHub secret scanning's key set could not be fetched yet, so no alert can be "
+                                  "verified; the server tries again when an alert arrives, at most every {} s: "
+                                  "retry later",
+                                  options_.github_keys->refresh_cooldown_seconds()));
+  if (check != GitHubKeySet::Check::valid) {
     metrics::add("repotokens_auth_failures_total", "reason=\"github-signature\"");
     return refused;
   }

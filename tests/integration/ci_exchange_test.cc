@@ -3,7 +3,8 @@
 // tokens for short-lived repository tokens: a valid one works and uploads coverage; each refusal is a 401
 // with its reason and issues nothing; key rotation is picked up, a JWKS outage keeps cached keys; and the
 // issued token does nothing but coverage upload and getRepository; the exchange is announced to the
-// organization's webhooks as token.exchanged (not token.created).
+// organization's webhooks as token.exchanged (not token.created); an issuer served over real HTTPS is
+// trusted through --outbound-ca-file and only then.
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "support/api_fixture.h"
+#include "support/https_file_server.h"
 #include "support/oidc_issuer.h"
 #include "support/webhook_receiver.h"
 
@@ -98,6 +100,52 @@ class CiExchangeLimited : public CiExchange {
       : CiExchange("60", {"--ci-rate-per-repository", "0.016", "--ci-burst-per-repository", "2",
                           "--ci-rate-per-issuer", "0.016", "--ci-burst-per-issuer", "5"}) {}
 };
+
+// Built before CiExchange's members, so that the HTTPS issuer's URL can be among the server's issuers.
+struct HttpsIssuerHost {
+  HttpsFileServer https;
+  std::string https_issuer() const {
+    std::string url = https.url("");
+    url.pop_back();  // "https://127.0.0.1:PORT", as iss (no trailing slash)
+    return url;
+  }
+};
+
+// A second issuer whose discovery and JWKS are files on a real HTTPS server with a certificate made at test
+// time, trusted through --outbound-ca-file (the GET GitHub's key set uses too). It publishes the test
+// issuer's keys, so issuer.sign signs for it.
+class CiExchangeHttps : protected HttpsIssuerHost, public CiExchange {
+ protected:
+  CiExchangeHttps()
+      : CiExchange("60", {"--ci-issuer", "github=" + https_issuer(), "--outbound-ca-file", https.ca_file().string()}) {}
+  void publish() {
+    HttpClient plain{issuer.url()};
+    https.write("jwks", plain.get("/jwks").body);
+    https.write(".well-known/openid-configuration",
+                json{{"issuer", https_issuer()}, {"jwks_uri", https_issuer() + "/jwks"}}.dump());
+  }
+};
+
+TEST_F(CiExchangeHttps, AnIssuerServedOverHttpsIsTrustedThroughTheOutboundCaFileAndOnlyThen) {
+  publish();
+  const json rule = {{"issuer", https_issuer()}, {"claims", {{"repository_id", "1001"}, {"ref", "refs/heads/*"}}}};
+  ASSERT_EQ(add_rule(rule).status, 201);
+  auto r = exchange(issuer.sign({.claims = claims({{"iss", https_issuer()}})}));
+  ASSERT_EQ(r.status, 201) << r.body << "\n" << server.log();
+  EXPECT_EQ(https.gets(), 2) << "discovery and JWKS were not fetched over HTTPS once each";
+
+  // The same issuer on a server not given the CA: its certificate does not verify, nothing is issued.
+  ServerProcess untrusting{{.extra_args = {"--ci-issuer", "github=" + https_issuer(), "--ci-audience", kAudience}}};
+  HttpClient other{untrusting.base_url()};
+  World o = bootstrap_world(untrusting, other, "acme", {"api"});
+  auto added = other.request("POST", rules, rule.dump(), {api_token(o.admin.token), "Content-Type: application/json"});
+  ASSERT_EQ(added.status, 201) << added.body;
+  auto refused = other.request("POST", "/api/v3/ci/token",
+                               json{{"jwt", issuer.sign({.claims = claims({{"iss", https_issuer()}})})}}.dump(),
+                               {"Content-Type: application/json"});
+  ASSERT_TRUE(IsApiError(refused, 401)) << refused.body;
+  EXPECT_NE(refused.json().value("message", "").find("could not be fetched"), std::string::npos) << refused.body;
+}
 
 TEST_F(CiExchange, AValidJobTokenBecomesARepositoryTokenThatUploadsCoverage) {
   add_default_rule();

@@ -1,9 +1,13 @@
 // GitHub secret scanning's key set: parsing GitHub's format (and refusing what is not), ECDSA P-256
 // SHA-256 verification with keys made at test time, and the re-read of the source when an unknown key
-// identifier arrives, at most once per cooldown.
+// identifier arrives, at most once per cooldown; starting without a set when a URL cannot be read, and
+// which values --github-secret-scanning-keys takes as a file or a URL.
 #include "leaks/github_keys.h"
 
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -86,7 +90,7 @@ TEST(GitHubKeys, AnUnknownIdentifierReadsTheSourceAgainAtMostOncePerCooldown) {
   auto keys = GitHubKeys::open("test keys", [&]() -> Result<std::string> {
     ++reads;
     return source;
-  }, 3600);
+  }, {.refresh_cooldown_seconds = 3600});
   ASSERT_TRUE(keys.ok()) << keys.error().message;
   EXPECT_EQ(reads, 1);
   const std::string body = "[]";
@@ -106,7 +110,7 @@ TEST(GitHubKeys, AFailedReReadKeepsTheSetInUse) {
   auto keys = GitHubKeys::open("test keys", [&]() -> Result<std::string> {
     if (broken) return std::string("{ broken");
     return github_key_set("k", key.public_pem());
-  }, 0);
+  }, {.refresh_cooldown_seconds = 0});
   ASSERT_TRUE(keys.ok());
   broken = true;
   EXPECT_EQ((*keys)->verify("other", key.sign_base64("x"), "x"), Check::unknown_key);
@@ -118,6 +122,84 @@ TEST(GitHubKeys, OpeningABadSourceNamesIt) {
                                []() -> Result<std::string> { return std::string("{}"); });
   ASSERT_FALSE(keys.ok());
   EXPECT_NE(keys.error().message.find("/etc/k.json"), std::string::npos) << keys.error().message;
+}
+
+TEST(GitHubKeys, AnUnreadableSourceAtStartIsAnErrorUnlessAskedToStartWithoutKeys) {
+  EcTestKey key;
+  bool down = true;
+  int reads = 0;
+  auto loader = [&]() -> Result<std::string> {
+    ++reads;
+    if (down) return make_error(ErrorKind::unavailable, "GitHub key set https://127.0.0.1:1/k: fetch failed");
+    return github_key_set("k", key.public_pem());
+  };
+  auto strict = GitHubKeys::open("test keys", loader);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_EQ(strict.error().kind, ErrorKind::unavailable);
+
+  std::vector<std::string> warnings;
+  reads = 0;
+  auto keys = GitHubKeys::open("test keys", loader,
+                               {.refresh_cooldown_seconds = 0.2,
+                                .start_without_keys = true,
+                                .warn = [&](std::string_view m) { warnings.emplace_back(m); }});
+  ASSERT_TRUE(keys.ok()) << keys.error().message;
+  EXPECT_FALSE((*keys)->has_key_set());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("503"), std::string::npos) << warnings[0];
+  EXPECT_EQ(reads, 1);
+  const std::string body = "[]";
+  EXPECT_EQ((*keys)->verify("k", key.sign_base64(body), body), Check::no_key_set);
+  EXPECT_EQ(reads, 1) << "a request within the cooldown of the failed start read the source again";
+
+  down = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ((*keys)->verify("k", key.sign_base64(body), body), Check::valid);
+  EXPECT_EQ(reads, 2);
+  EXPECT_TRUE((*keys)->has_key_set());
+}
+
+TEST(GitHubKeys, AnInvalidSetAtStartIsTreatedLikeAnUnreachableOneWhenStartingWithoutKeys) {
+  auto keys = GitHubKeys::open("test keys", []() -> Result<std::string> { return std::string("<html>"); },
+                               {.refresh_cooldown_seconds = 3600, .start_without_keys = true});
+  ASSERT_TRUE(keys.ok());
+  EcTestKey key;
+  EXPECT_EQ((*keys)->verify("k", key.sign_base64("x"), "x"), Check::no_key_set);
+}
+
+TEST(GitHubKeySource, URLsAndFilesAreToldApartAndBadURLsRefused) {
+  auto file = github_key_source("/etc/repotokens/github-keys.json", {});
+  ASSERT_TRUE(file.ok());
+  EXPECT_FALSE(file->remote);
+  for (const char* url : {"https://api.github.com/meta/public_keys/secret_scanning", "http://127.0.0.1:8080/keys",
+                          "http://[::1]:9/k"}) {
+    auto source = github_key_source(url, {});
+    ASSERT_TRUE(source.ok()) << url << ": " << source.error().message;
+    EXPECT_TRUE(source->remote) << url;
+  }
+  struct Case {
+    const char* value;
+    const char* says;
+  };
+  for (const Case& c : {Case{"http://api.github.com/meta/public_keys/secret_scanning", "loopback"},
+                        Case{"http://localhost:8080/keys", "loopback"}, Case{"ftp://example.com/keys", "https://"},
+                        Case{"https://", "https://HOST"}, Case{"https://api.github.com/k?x=1", "no query"},
+                        Case{"https://user@api.github.com/k", "https://HOST"}}) {
+    auto source = github_key_source(c.value, {});
+    ASSERT_FALSE(source.ok()) << c.value;
+    EXPECT_EQ(source.error().kind, ErrorKind::invalid);
+    EXPECT_NE(source.error().message.find(c.says), std::string::npos) << c.value << " -> " << source.error().message;
+    EXPECT_NE(source.error().message.find("--github-secret-scanning-keys"), std::string::npos) << source.error().message;
+  }
+}
+
+TEST(GitHubKeySource, AnUnreachableURLSaysWhichAndWhy) {
+  auto source = github_key_source("https://127.0.0.1:1/keys.json", {.timeout_ms = 2000});
+  ASSERT_TRUE(source.ok());
+  auto text = source->loader();
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.error().kind, ErrorKind::unavailable);
+  EXPECT_NE(text.error().message.find("https://127.0.0.1:1/keys.json"), std::string::npos) << text.error().message;
 }
 
 }  // namespace

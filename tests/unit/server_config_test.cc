@@ -185,5 +185,42 @@ TEST(ServerConfigCi, IssuersComeFromRepeatedFlagsTheEnvironmentOrATomlArray) {
   EXPECT_EQ(parse({"serve", "--ci-key-refetch-seconds", "0"}, bad), 2);
 }
 
+TEST(ServerConfigOutbound, TheGitHubKeyURLAndTheCaFileComeFromFlagsTheEnvironmentOrTheFile) {
+  const std::string ca = ::testing::TempDir() + "/server_config_outbound_ca.pem";
+  std::ofstream(ca) << "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  Invocation inv;
+  ASSERT_FALSE(parse({"serve", "--github-secret-scanning-keys", "https://api.github.com/meta/public_keys/secret_scanning",
+                      "--outbound-ca-file", ca, "--github-secret-scanning-refetch-seconds", "3"},
+                     inv));
+  EXPECT_EQ(inv.serve.github_secret_scanning_keys, "https://api.github.com/meta/public_keys/secret_scanning");
+  EXPECT_EQ(inv.serve.outbound_ca_file, ca);
+  EXPECT_EQ(inv.serve.github_secret_scanning_refetch_seconds, 3);
+
+  setenv("REPOTOKENS_OUTBOUND_CA_FILE", ca.c_str(), 1);
+  setenv("REPOTOKENS_GITHUB_SECRET_SCANNING_KEYS", "http://127.0.0.1:9/keys", 1);
+  Invocation from_env;
+  ASSERT_FALSE(parse({"serve"}, from_env));
+  unsetenv("REPOTOKENS_OUTBOUND_CA_FILE");
+  unsetenv("REPOTOKENS_GITHUB_SECRET_SCANNING_KEYS");
+  EXPECT_EQ(from_env.serve.outbound_ca_file, ca);
+  EXPECT_EQ(from_env.serve.github_secret_scanning_keys, "http://127.0.0.1:9/keys");
+  EXPECT_EQ(from_env.serve.github_secret_scanning_refetch_seconds, 10);
+
+  const std::string path = ::testing::TempDir() + "/server_config_outbound.toml";
+  std::ofstream(path) << "outbound_ca_file = \"" << ca << "\"\ngithub_secret_scanning_keys = \"/etc/keys.json\"\n";
+  Invocation from_file;
+  ASSERT_FALSE(parse({"serve", "--config", path}, from_file));
+  EXPECT_EQ(from_file.serve.outbound_ca_file, ca);
+  EXPECT_EQ(from_file.serve.github_secret_scanning_keys, "/etc/keys.json");
+  std::remove(path.c_str());
+
+  Invocation bad;
+  EXPECT_EQ(parse({"serve", "--github-secret-scanning-keys", "http://api.github.com/keys"}, bad), 2);
+  EXPECT_EQ(parse({"serve", "--github-secret-scanning-keys", "gopher://x/keys"}, bad), 2);
+  EXPECT_EQ(parse({"serve", "--outbound-ca-file", ca + ".missing"}, bad), 2);
+  EXPECT_EQ(parse({"serve", "--github-secret-scanning-refetch-seconds", "0"}, bad), 2);
+  std::remove(ca.c_str());
+}
+
 }  // namespace
 }  // namespace rt::server

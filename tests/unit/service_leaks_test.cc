@@ -1,9 +1,12 @@
 // Service::revoke_leaked on a real SQLite store: verdicts per secret (malformed without a lookup, unknown,
 // revoked), a revoked token refused at once even though it was cached, a secret reported twice in one
-// batch revoked once, `token.leaked` audited with the reported location, the GitLab caller check.
+// batch revoked once, `token.leaked` audited with the reported location, the GitLab caller check, and the
+// GitHub caller check while no key set could be read yet (unavailable, not unauthorized).
 #include <gtest/gtest.h>
 
+#include "leaks/github_keys.h"
 #include "service_fixture.h"
+#include "support/ec_key.h"
 
 namespace rt::testing {
 namespace {
@@ -65,6 +68,31 @@ TEST_F(ServiceLeaks, TheGitLabCallerNeedsTheConfiguredToken) {
   EXPECT_EQ(service_->check_gitlab_caller(std::string_view(std::string(39, 'k'))).error().kind, ErrorKind::unauthorized);
   EXPECT_EQ(service_->check_gitlab_caller(std::nullopt).error().kind, ErrorKind::unauthorized);
   EXPECT_EQ(service_->check_github_caller("k", "sig", "[]").error().kind, ErrorKind::not_found);
+}
+
+TEST_F(ServiceLeaks, WithoutAKeySetYetTheGitHubCallerIsUnavailableThenVerified) {
+  test::EcTestKey key;
+  bool down = true;
+  auto keys = GitHubKeys::open(
+      "test URL",
+      [&]() -> Result<std::string> {
+        if (down) return make_error(ErrorKind::unavailable, "GitHub key set https://127.0.0.1:1/k: fetch failed");
+        return test::github_key_set("k", key.public_pem());
+      },
+      {.refresh_cooldown_seconds = 0, .start_without_keys = true});
+  ASSERT_TRUE(keys.ok());
+  ServiceOptions options{{"per-token", 0, 1}, {"per-address", 0, 1}, 1000};
+  options.github_keys = *keys;
+  open(options);
+  const std::string body = "[]";
+  auto refused = service_->check_github_caller("k", key.sign_base64(body), body);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::unavailable);
+  EXPECT_EQ(refused.error().message.find("127.0.0.1"), std::string::npos) << "the configured URL reached a caller";
+  EXPECT_EQ(service_->check_github_caller(std::nullopt, std::nullopt, body).error().kind, ErrorKind::unauthorized)
+      << "an unsigned request learnt that the key set is missing";
+  down = false;
+  EXPECT_TRUE(service_->check_github_caller("k", key.sign_base64(body), body).ok());
 }
 
 }  // namespace

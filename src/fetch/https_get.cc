@@ -1,13 +1,15 @@
 // libcurl GET with TLS peer and host verification on, http/https only, no redirects, a timeout and a
-// size cap enforced while receiving (a larger body aborts the transfer).
-#include "ci/https_fetch.h"
+// size cap enforced while receiving (a larger body aborts the transfer), optionally a CA bundle of its own.
+#include "fetch/https_get.h"
 
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
 
-namespace rt::ci {
+namespace rt::fetch {
 namespace {
 
 struct Sink {
@@ -41,6 +43,7 @@ Result<std::string> https_get(const std::string& url, const FetchLimits& limits)
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!limits.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, limits.ca_file.c_str());
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, limits.timeout_ms);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, limits.timeout_ms);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -59,4 +62,16 @@ Result<std::string> https_get(const std::string& url, const FetchLimits& limits)
   return std::move(sink.body);
 }
 
-}  // namespace rt::ci
+Status check_ca_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorKind::invalid, fmt::format("--outbound-ca-file {} cannot be read", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    return make_error(ErrorKind::invalid, fmt::format("--outbound-ca-file {} holds no PEM certificate "
+                                                      "(-----BEGIN CERTIFICATE-----): give a CA bundle in PEM",
+                                                      path));
+  return ok_status();
+}
+
+}  // namespace rt::fetch
