@@ -1,7 +1,7 @@
 // The PostgreSQL implementation of Store, for several repotokensd nodes sharing one database: a pool of
 // libpq connections (StoreOptions::read_connections), prepared statements, and transactions that keep the
 // rules true across nodes (creating a repository token locks the repository row first; parts of one
-// coverage report lock its row). The methods are split by concern over
+// coverage report lock its row). Concurrent token creations share transactions (group_commit.h). The methods are split by concern over
 // pg_{users,organizations,repositories,tokens,coverage}.cc; pg_rows.h holds the decoders.
 #pragma once
 
