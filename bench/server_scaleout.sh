@@ -35,7 +35,7 @@ GET=${GET:-1}
 TWO=${TWO:-1}
 BEFORE_NODES=${BEFORE_NODES:-2}
 STATS=${STATS:-0}
-[ "$STATS" = 1 ] && PG_EXTRA="${PG_EXTRA:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+[ "$STATS" = 1 ] && PG_EXTRA="${PG_EXTRA:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on"
 node_cpu="" side_cpu=""
 if [ "$PIN" = 1 ]; then node_cpu="taskset -c 0" side_cpu="taskset -c 1"; fi
 bin=$build/repotokensd
@@ -147,7 +147,7 @@ statement_stats() {
     echo "== $1: top statements during POST tokens ($tokens tokens in the table)"
     "${sql[@]}" -c "SELECT round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) AS \"% time\",
       round(calls::numeric / $tokens, 3) AS \"calls/token\", round((1000 * total_exec_time / $tokens)::numeric, 1)
-      AS \"µs/token\", round((1000 * mean_exec_time)::numeric, 1) AS \"µs/call\", left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS query
+      AS \"µs/token\", round((1000 * mean_exec_time)::numeric, 1) AS \"µs/call\", round((1000 * total_plan_time / $tokens)::numeric, 1) AS \"plan µs/token\", left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS query
       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
     "${sql[@]}" -c "SELECT relname, indexrelname, idx_scan FROM pg_stat_user_indexes
       WHERE relname IN ('repository_tokens', 'audit_events', 'webhook_events', 'repositories') ORDER BY 1, 2"

@@ -58,8 +58,16 @@ void PostgresStore::write_creations(std::span<Creation* const> batch) {
   // token committed by their previous holders. (A subquery in the locking statement itself would keep the
   // snapshot taken before the wait.) NO KEY UPDATE does not block the foreign-key checks of unrelated
   // inserts that reference the repository. A batch holds at most one creation per repository, so each
-  // one's rules are independent of the others'. The insert writes the audit rows and the outbox rows of
-  // the tokens it made in the same statement; a creation with no token back was refused by a rule.
+  // one's rules are independent of the others': one walk of the repository's live tokens in the index of
+  // (repository, expiry) INCLUDE (name) counts them and finds a taken name at once. The insert writes the
+  // audit rows and the outbox rows of the tokens it made in the same statement; a creation with no token
+  // back was refused by a rule.
+  // Planned once per connection: left to itself PostgreSQL plans both statements anew at every
+  // execution (their custom plans, which know the arrays, look cheaper than the generic one), which cost
+  // more than executing them (pg_stat_statements, docs/benchmarks.md). The setting is the session's, so
+  // it is put back at the end; a failed batch rolls it back with the rest.
+  static constexpr const char* kGenericPlans = "SET plan_cache_mode = force_generic_plan";
+  static constexpr const char* kDefaultPlans = "RESET plan_cache_mode";
   static constexpr const char* kLock =
       "SELECT id FROM repositories WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
   static const std::string kInsert = std::string(
@@ -69,12 +77,11 @@ void PostgresStore::write_creations(std::span<Creation* const> batch) {
       " created_at, expires_at, ci_only, now, max_live, org_id, at, actor_user_id, actor, action, target,"
       " details, prefix, event)),"
       " t AS (INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at, created_by, ci_only)"
-      " SELECT i.repository_id, i.name, i.hash, i.created_at, i.expires_at, i.actor, i.ci_only FROM i"
-      " WHERE EXISTS (SELECT 1 FROM repositories r WHERE r.id = i.repository_id)"
-      " AND NOT EXISTS (SELECT 1 FROM repository_tokens k WHERE k.repository_id = i.repository_id"
-      " AND k.expires_at > i.now AND k.name = i.name)"
-      " AND (SELECT count(*) FROM repository_tokens k WHERE k.repository_id = i.repository_id"
-      " AND k.expires_at > i.now) < i.max_live"
+      " SELECT i.repository_id, i.name, i.hash, i.created_at, i.expires_at, i.actor, i.ci_only"
+      " FROM i JOIN repositories r ON r.id = i.repository_id"
+      " CROSS JOIN LATERAL (SELECT count(*) AS live, count(*) FILTER (WHERE k.name = i.name) AS named"
+      " FROM repository_tokens k WHERE k.repository_id = i.repository_id AND k.expires_at > i.now) n"
+      " WHERE n.live < i.max_live AND n.named = 0"
       " ORDER BY i.repository_id RETURNING id, repository_id),"
       " k AS (SELECT t.id, i.* FROM t JOIN i ON i.repository_id = t.repository_id),"
       " a AS (INSERT INTO audit_events(org_id, at, actor_user_id, actor, action, target, details)"
@@ -96,7 +103,10 @@ void PostgresStore::write_creations(std::span<Creation* const> batch) {
   Params params;
   for (const std::vector<Value>& column : columns) params.emplace_back(value_array(column));
   auto done = pool_->run<std::vector<Rows>>([&](Connection& c) {
-    return c.pipeline({{kLock, {id_array(repositories)}}, {kInsert.c_str(), std::move(params)}});
+    return c.pipeline({{kGenericPlans, {}},
+                       {kLock, {id_array(repositories)}},
+                       {kInsert.c_str(), std::move(params)},
+                       {kDefaultPlans, {}}});
   });
   if (!done.ok()) {
     // Nothing was written. A batch of one has its answer; the creations of a larger one are tried again
@@ -107,8 +117,8 @@ void PostgresStore::write_creations(std::span<Creation* const> batch) {
     }
     return;
   }
-  const Rows& locked = (*done)[0];
-  const Rows& created = (*done)[1];
+  const Rows& locked = (*done)[1];
+  const Rows& created = (*done)[2];
   std::map<Id, Id> made, existing;
   for (int i = 0; i < created.size(); ++i) made[created.int64(i, 0)] = created.int64(i, 1);
   for (int i = 0; i < locked.size(); ++i) existing[locked.int64(i, 0)] = 1;
