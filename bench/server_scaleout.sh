@@ -15,7 +15,11 @@
 # Usage: bench/server_scaleout.sh [BUILD_DIR] (default ./build). Env: DURATION (s per wrk run, default 5),
 # RUNS (median of, default 3), REPOS (default 2000), PG_POOL (--db-connections of PostgreSQL nodes, default
 # 32), RATE (default 1e6), LIMIT (default 2000), BEFORE (a build folder: adds its two-node figures),
-# CREATE=0 (skip POST tokens), PIN=1 (nodes on core 0, wrk, PostgreSQL and Redis on core 1, via taskset).
+# CREATE=0 (skip POST tokens), PIN=1 (nodes on core 0, wrk, PostgreSQL and Redis on core 1, via taskset),
+# GET=0 (skip getRepository), TWO=0 (skip the two-node configurations), BEFORE_NODES=1 (BEFORE as one
+# PostgreSQL node instead of two with Redis), STATS=1 (PostgreSQL loads pg_stat_statements; after each
+# PostgreSQL POST tokens measurement the top statements by execution time, with calls per token, and the
+# index scans/inserts of the tables written are printed to stderr).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
@@ -27,6 +31,11 @@ RATE=${RATE:-1e6}
 LIMIT=${LIMIT:-2000}
 CREATE=${CREATE:-1}
 PIN=${PIN:-0}
+GET=${GET:-1}
+TWO=${TWO:-1}
+BEFORE_NODES=${BEFORE_NODES:-2}
+STATS=${STATS:-0}
+[ "$STATS" = 1 ] && PG_EXTRA="${PG_EXTRA:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on"
 node_cpu="" side_cpu=""
 if [ "$PIN" = 1 ]; then node_cpu="taskset -c 0" side_cpu="taskset -c 1"; fi
 bin=$build/repotokensd
@@ -122,6 +131,29 @@ overshoot() {
   echo "$admitted $offered $seconds"
 }
 
+# statement_stats reset | statement_stats LABEL: with STATS=1, clears pg_stat_statements, or prints the top
+# statements since then (share of execution time, calls and µs per POST token) and the tables' index use.
+statement_stats() {
+  [ "$STATS" = 1 ] || return 0
+  local sql=("$pgbin/psql" -q -X -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres)
+  if [ "$1" = reset ]; then
+    "${sql[@]}" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' -c 'SELECT pg_stat_statements_reset()' \
+      -c 'SELECT pg_stat_reset()' >/dev/null
+    return
+  fi
+  local tokens
+  tokens=$("${sql[@]}" -At -c "SELECT count(*) FROM repository_tokens")
+  {
+    echo "== $1: top statements during POST tokens ($tokens tokens in the table)"
+    "${sql[@]}" -c "SELECT round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1) AS \"% time\",
+      round(calls::numeric / $tokens, 3) AS \"calls/token\", round((1000 * total_exec_time / $tokens)::numeric, 1)
+      AS \"µs/token\", round((1000 * mean_exec_time)::numeric, 1) AS \"µs/call\", round((1000 * total_plan_time / $tokens)::numeric, 1) AS \"plan µs/token\", left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS query
+      FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+    "${sql[@]}" -c "SELECT relname, indexrelname, idx_scan FROM pg_stat_user_indexes
+      WHERE relname IN ('repository_tokens', 'audit_events', 'webhook_events', 'repositories') ORDER BY 1, 2"
+  } >&2
+}
+
 results=() overshoots=()
 run_config() {  # LABEL DB NODES [extra serve args...]
   local label=$1 db=$2 nodes=$3
@@ -130,9 +162,13 @@ run_config() {  # LABEL DB NODES [extra serve args...]
   for _ in $(seq "$nodes"); do start_node "$db" "$@"; done
   seed "$db"
   echo "measuring $label..." >&2
-  local get create="- - - -"
-  get=$(measure headers.lua /api/v3/organizations/gh/bench/repositories/r000001 "project-token: $project")
-  [ "$CREATE" = 1 ] && create=$(measure create_tokens.lua /api/v3/health "$auth")
+  local get="- - - -" create="- - - -"
+  [ "$GET" = 1 ] && get=$(measure headers.lua /api/v3/organizations/gh/bench/repositories/r000001 "project-token: $project")
+  if [ "$CREATE" = 1 ]; then
+    [ "$db" = "$pg_url" ] && statement_stats reset
+    create=$(measure create_tokens.lua /api/v3/health "$auth")
+    [ "$db" = "$pg_url" ] && statement_stats "$label" "$(read -r c _ <<<"$create"; echo "$c")"
+  fi
   results+=("$label|$get|$create")
   if [ "$nodes" = 2 ]; then  # the same nodes again, now with one shared limit of $LIMIT/s per token
     stop_nodes
@@ -145,12 +181,18 @@ run_config() {  # LABEL DB NODES [extra serve args...]
 run_config "sqlite, 1 node" "sqlite:$work/bench.db" 1
 reset_pg() { "$pgbin/psql" -q -h 127.0.0.1 -p "$pg_port" -U postgres -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' postgres; }
 run_config "PostgreSQL, 1 node, pool $PG_POOL" "$pg_url" 1 --db-connections "$PG_POOL"
-reset_pg
-run_config "PostgreSQL + Redis, 2 nodes, pool $PG_POOL each" "$pg_url" 2 --db-connections "$PG_POOL" --ratelimit "$redis_url"
+if [ "$TWO" = 1 ]; then
+  reset_pg
+  run_config "PostgreSQL + Redis, 2 nodes, pool $PG_POOL each" "$pg_url" 2 --db-connections "$PG_POOL" --ratelimit "$redis_url"
+fi
 if [ -n "${BEFORE:-}" ]; then
   reset_pg
   bin=$(cd "$BEFORE" && pwd)/repotokensd
-  run_config "PostgreSQL + Redis, 2 nodes, pool $PG_POOL each, BEFORE=$BEFORE" "$pg_url" 2 --db-connections "$PG_POOL" --ratelimit "$redis_url"
+  if [ "$BEFORE_NODES" = 1 ]; then
+    run_config "PostgreSQL, 1 node, pool $PG_POOL, BEFORE=$BEFORE" "$pg_url" 1 --db-connections "$PG_POOL"
+  else
+    run_config "PostgreSQL + Redis, 2 nodes, pool $PG_POOL each, BEFORE=$BEFORE" "$pg_url" 2 --db-connections "$PG_POOL" --ratelimit "$redis_url"
+  fi
 fi
 
 echo "| configuration | getRepository req/s | CPU/req node + PG + Redis (µs) | POST tokens/s | CPU/token node + PG + Redis (µs) |"

@@ -97,7 +97,7 @@ TEST_F(PostgresStoreTest, MigratesOnceAndChecksTheSchemaVersion) {
   for (int v = 1; v <= postgres_schema_version(); ++v) every_step += (v > 1 ? "," : "") + std::to_string(v);
   EXPECT_EQ(cluster().psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations", db),
             every_step + "\n");
-  EXPECT_EQ(postgres_schema_version(), 8);  // this build's: 5 repository counts, 6 webhooks, 7 CI trust, 8 expiry notices
+  EXPECT_EQ(postgres_schema_version(), 9);  // this build's: 5 repository counts, 6 webhooks, 7 CI trust, 8 expiry notices, 9 one live-token index
   EXPECT_TRUE(open_postgres_store(url_, StoreOptions{.create_if_missing = false}).ok());
 
   // A database from a newer repotokens is refused either way, and left as it is.
@@ -184,6 +184,76 @@ TEST_F(PostgresStoreTest, TwoNodesRacingLeaveAtMostMaxLiveTokensAndOneWinnerPerN
   EXPECT_EQ(same_name_lost.load(), kThreads * kPerThread - 1);
   EXPECT_EQ(must(b->list_repository_tokens(limit_repo.id, std::nullopt, 1000)).total, 100);
   EXPECT_EQ(must(a->list_repository_tokens(name_repo.id, std::nullopt, 1000)).total, 1);
+}
+
+// Concurrent creations are written in batches: several tokens share a transaction (its id is the rows'
+// xmin), every token has its audit row, and tokens of one repository never share a batch.
+TEST_F(PostgresStoreTest, ConcurrentCreationsShareTransactionsAndKeepTheirAuditRows) {
+  auto store = open(StoreOptions{.read_connections = 8});
+  std::vector<Repository> repos = add_repositories(*store, {"a", "b", "c", "d", "e", "f", "g", "h"});
+  const Id org_id = repos[0].org_id;
+  constexpr int kThreads = 32, kEach = 20;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::uint32_t n = static_cast<std::uint32_t>(t * 1000 + i);
+        auto r = store->create_repository_token(token(repos[(t + i) % repos.size()].id, "t" + std::to_string(n), n),
+                                                kNow, 1000, audit_event(org_id, "repository.token.create"));
+        if (!r.ok()) ++failures;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  const std::string db = url_.substr(url_.rfind('/') + 1);
+  EXPECT_EQ(cluster().psql("SELECT count(*) FROM repository_tokens", db), std::to_string(kThreads * kEach) + "\n");
+  EXPECT_EQ(cluster().psql("SELECT count(*) FROM audit_events WHERE action = 'repository.token.create'", db),
+            std::to_string(kThreads * kEach) + "\n");
+  const int transactions = std::stoi(cluster().psql("SELECT count(DISTINCT xmin::text) FROM repository_tokens", db));
+  EXPECT_LT(transactions, kThreads * kEach / 2) << "creations were not batched";
+  EXPECT_EQ(cluster().psql("SELECT count(*) FROM (SELECT 1 FROM repository_tokens GROUP BY xmin::text, repository_id"
+                           " HAVING count(*) > 1) x", db),
+            "0\n");
+  // Each batch's audit rows are in its transaction too.
+  EXPECT_EQ(cluster().psql("SELECT count(DISTINCT xmin::text) FROM audit_events WHERE action = 'repository.token.create'",
+                           db),
+            std::to_string(transactions) + "\n");
+}
+
+// Migration 9 on a database made by the previous build: the two live-token indexes become one, and the
+// rules they serve still hold on the tokens made before.
+TEST_F(PostgresStoreTest, MigrationNineMergesTheLiveTokenIndexesOfAnUpgradedDatabase) {
+  const std::string db = url_.substr(url_.rfind('/') + 1);
+  Repository repo;
+  {
+    auto store = open();
+    repo = add_repositories(*store, {"api"})[0];
+    must(store->create_repository_token(token(repo.id, "deploy", 1), kNow, 2, audit_event(repo.org_id, "c")));
+  }
+  // Back to version 8's indexes, as a database last migrated by the previous build has them.
+  cluster().psql("DROP INDEX repository_tokens_live_names;"
+                 " CREATE INDEX repository_tokens_live ON repository_tokens(repository_id, expires_at);"
+                 " CREATE INDEX repository_tokens_by_name ON repository_tokens(repository_id, name, expires_at);"
+                 " DELETE FROM schema_migrations WHERE version = 9",
+                 db);
+  auto refused = open_postgres_store(url_, StoreOptions{.migrate_existing = false});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("schema version 8"), std::string::npos) << refused.error().message;
+
+  auto store = open();
+  EXPECT_EQ(cluster().psql("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes"
+                           " WHERE tablename = 'repository_tokens' AND indexname LIKE 'repository_tokens_live%'"
+                           " OR indexname = 'repository_tokens_by_name'",
+                           db),
+            "repository_tokens_live_names\n");
+  auto same_name = store->create_repository_token(token(repo.id, "deploy", 2), kNow, 2, audit_event(repo.org_id, "c"));
+  ASSERT_FALSE(same_name.ok());
+  EXPECT_EQ(same_name.error().message, "a live token named deploy already exists on this repository");
+  must(store->create_repository_token(token(repo.id, "second", 3), kNow, 2, audit_event(repo.org_id, "c")));
+  auto over = store->create_repository_token(token(repo.id, "third", 4), kNow, 2, audit_event(repo.org_id, "c"));
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().message, "repository already has 2 live tokens, the maximum; revoke one first");
 }
 
 EncodedCoverage one_file_report(const std::string& name, std::vector<LineHits> lines) {

@@ -175,6 +175,89 @@ TEST_P(StoreTest, ConcurrentWritesEachGetTheirOwnResultAndFailuresStayIsolated) 
   EXPECT_EQ(repo_audits, 1);
 }
 
+// Concurrent creations on many repositories (which PostgreSQL writes in batches, SQLite in group commits)
+// mixed with ones that must fail: each failure is its own, with its own message, and every other creation
+// lands with its audit row.
+TEST_P(StoreTest, ConcurrentCreationsLandWithTheirAuditRowsAndFailuresFailAlone) {
+  User u = add_user("owner");
+  Organization o = add_org("acme", u.id);
+  std::vector<Repository> repos;
+  for (int i = 0; i < 8; ++i) repos.push_back(add_repo(o.id, "r" + std::to_string(i)));
+  Repository full = add_repo(o.id, "full"), named = add_repo(o.id, "named"), gone = add_repo(o.id, "gone");
+  auto create = [&](Id repository_id, const std::string& name, std::uint32_t n, int max_live = 100) {
+    NewRepositoryToken t{.repository_id = repository_id, .name = name, .hash = test_hash(n), .created_at = kNow,
+                         .expires_at = kNow + 3600};
+    return store().create_repository_token(t, kNow, max_live, audit_event(o.id, "repository.token.create"));
+  };
+  for (std::uint32_t i = 0; i < 3; ++i) must(create(full.id, "f" + std::to_string(i), 900000 + i));
+  must(create(named.id, "taken", 900010));
+  must(store().delete_repository(gone.id, audit_event(o.id, "repository.delete")));
+  const std::int64_t audits_before = audit_count(o.id);
+
+  constexpr int kThreads = 24, kEach = 5;
+  std::vector<std::vector<Result<RepositoryToken>>> made(kThreads);
+  std::vector<std::vector<Result<RepositoryToken>>> failed(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::uint32_t n = static_cast<std::uint32_t>(t * 100 + i);
+        made[t].push_back(create(repos[(t + i) % repos.size()].id, "t" + std::to_string(n), n));
+        switch ((t + i) % 4) {  // one failing creation after each good one, of each kind in turn
+          case 0: failed[t].push_back(create(full.id, "over" + std::to_string(n), 500000 + n, 3)); break;
+          case 1: failed[t].push_back(create(named.id, "taken", 500000 + n)); break;
+          case 2: failed[t].push_back(create(gone.id, "x" + std::to_string(n), 500000 + n)); break;
+          case 3: failed[t].push_back(create(repos[0].id, "dup" + std::to_string(n), 900010)); break;  // a used hash
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+
+  std::set<Id> ids;
+  for (int t = 0; t < kThreads; ++t)
+    for (int i = 0; i < kEach; ++i) {
+      const std::uint32_t n = static_cast<std::uint32_t>(t * 100 + i);
+      const Result<RepositoryToken>& r = made[t][i];
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      EXPECT_EQ(r->name, "t" + std::to_string(n));
+      RepositoryToken found = must(store().find_repository_token(test_hash(n)));
+      EXPECT_EQ(found.id, r->id);
+      EXPECT_EQ(found.repository_id, repos[(t + i) % repos.size()].id);
+      ids.insert(r->id);
+      const Result<RepositoryToken>& f = failed[t][i];
+      ASSERT_FALSE(f.ok());
+      switch ((t + i) % 4) {
+        case 0:
+          EXPECT_EQ(f.error().kind, ErrorKind::conflict);
+          EXPECT_EQ(f.error().message, "repository already has 3 live tokens, the maximum; revoke one first");
+          break;
+        case 1:
+          EXPECT_EQ(f.error().kind, ErrorKind::conflict);
+          EXPECT_EQ(f.error().message, "a live token named taken already exists on this repository");
+          break;
+        case 2:
+          EXPECT_EQ(f.error().kind, ErrorKind::not_found);
+          EXPECT_EQ(f.error().message, "no repository with id " + std::to_string(gone.id));
+          break;
+        case 3:
+          EXPECT_EQ(f.error().kind, ErrorKind::conflict);
+          EXPECT_EQ(f.error().message, "a token with this hash already exists");
+          break;
+      }
+      if ((t + i) % 4 != 3) {
+        EXPECT_EQ(store().find_repository_token(test_hash(500000 + n)).error().kind, ErrorKind::not_found);
+      }
+    }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kEach));
+  // One audit row per token made, none for a refusal.
+  EXPECT_EQ(audit_count(o.id), audits_before + kThreads * kEach);
+  std::int64_t listed = 0;
+  for (const Repository& r : repos) listed += must(store().list_repository_tokens(r.id, std::nullopt, 1000)).total;
+  EXPECT_EQ(listed, kThreads * kEach);
+  EXPECT_EQ(must(store().list_repository_tokens(full.id, std::nullopt, 1000)).total, 3);
+  EXPECT_EQ(must(store().list_repository_tokens(named.id, std::nullopt, 1000)).total, 1);
+}
+
 TEST_P(StoreTest, EverythingIsThereAfterReopening) {
   User u = add_user("owner", "o@example.org");
   User m = add_user("member");

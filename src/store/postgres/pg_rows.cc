@@ -111,4 +111,23 @@ std::string id_array(std::span<const std::int64_t> ids) {
   return out + "}";
 }
 
+std::string value_array(std::span<const Value> values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    const std::optional<std::string>& text = values[i].text();
+    if (!text) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (char ch : *text) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 }  // namespace rt::postgres

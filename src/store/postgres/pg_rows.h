@@ -40,6 +40,9 @@ AuditEvent read_audit_event(const Rows& rows, int row, int first = 0);
 
 // A PostgreSQL array literal of integers, "{1,2,3}", for `= ANY($1::bigint[])`.
 std::string id_array(std::span<const std::int64_t> ids);
+// A PostgreSQL array literal of any values, each double-quoted (a quote or backslash inside escaped by a
+// backslash) or NULL, for unnest($1::text[], ...): one parameter per column of a batch, whatever its size.
+std::string value_array(std::span<const Value> values);
 
 inline Error not_found(std::string message) { return make_error(ErrorKind::not_found, std::move(message)); }
 
@@ -68,6 +71,9 @@ Status user_exists(Connection& conn, Id user_id);
 // caller appends the condition choosing the tokens `k` (binding $6 and on). The second announces the
 // "token.leaked" of an account token an audit entry names (nothing unless `audit` carries one).
 extern const char* const kRepositoryTokenEventInsert;
+// The same for the tokens a batch of creations just inserted: `k` is the batch statement's own CTE of them
+// with each one's event id prefix, event, at and actor (pg_tokens.cc).
+extern const char* const kCreatedTokenEventInsert;
 Status enqueue_account_token_event(Connection& conn, const AuditEvent& audit);
 
 // rows holds up to limit + 1 rows (the query asked for that many): a page, with `more` set; not `total`.

@@ -89,21 +89,28 @@ constexpr const char* kExpiryScanLock = "SELECT pg_try_advisory_xact_lock(731645
 
 }  // namespace
 
+// The outbox rows announcing the repository tokens `k` (id, name, expires_at, repository_id) to each
+// webhook of their organization subscribed to the event; PREFIX (the event id's), EVENT, AT and ACTOR are
+// SQL expressions, TOKENS the FROM item that names k.
+#define RT_PG_TOKEN_EVENT_INSERT(prefix, event, at, actor, tokens)                                             \
+  "INSERT INTO webhook_events(webhook_id, event_id, delivery_id, event, body, created_at, next_attempt_at)"   \
+  " SELECT w.id, " prefix " || k.id, " prefix " || k.id || '.' || w.id, " event ","                          \
+  " json_build_object('id', " prefix " || k.id, 'event', " event ", 'occurredAt', " RT_PG_TIME(at) ","         \
+  "  'organization', json_build_object('provider', o.provider, 'name', o.name),"                               \
+  "  'repository', json_build_object('provider', o.provider, 'owner', o.name, 'name', r.name),"               \
+  "  'token', json_build_object('id', k.id, 'name', k.name, 'kind', 'repository', 'expiresAt', "              \
+  RT_PG_TIME("k.expires_at") "),"                                                                               \
+  "  'actor', json_build_object('name', " actor "))::text, " at ", " at                                       \
+  " FROM " tokens " JOIN repositories r ON r.id = k.repository_id"                                              \
+  " JOIN organizations o ON o.id = r.org_id"                                                                    \
+  " JOIN webhooks w ON w.org_id = r.org_id AND strpos(w.events, ',' || " event " || ',') > 0"
+
 // $1 event id prefix, $2 event, $3 at, $4 actor, $5 repository id, $6 the tokens (see pg_rows.h).
 const char* const kRepositoryTokenEventInsert =
-    "INSERT INTO webhook_events(webhook_id, event_id, delivery_id, event, body, created_at, next_attempt_at)"
-    " SELECT w.id, $1::text || k.id, $1::text || k.id || '.' || w.id, $2::text,"
-    " json_build_object('id', $1::text || k.id, 'event', $2::text, 'occurredAt', " RT_PG_TIME("$3::bigint") ","
-    "  'organization', json_build_object('provider', o.provider, 'name', o.name),"
-    "  'repository', json_build_object('provider', o.provider, 'owner', o.name, 'name', r.name),"
-    "  'token', json_build_object('id', k.id, 'name', k.name, 'kind', 'repository', 'expiresAt', "
-    RT_PG_TIME("k.expires_at") "),"
-    "  'actor', json_build_object('name', $4::text))::text,"
-    " $3::bigint, $3::bigint"
-    " FROM repository_tokens k JOIN repositories r ON r.id = k.repository_id"
-    " JOIN organizations o ON o.id = r.org_id"
-    " JOIN webhooks w ON w.org_id = r.org_id AND strpos(w.events, ',' || $2::text || ',') > 0"
+    RT_PG_TOKEN_EVENT_INSERT("$1::text", "$2::text", "$3::bigint", "$4::text", "repository_tokens k")
     " WHERE k.repository_id = $5::bigint AND ";
+const char* const kCreatedTokenEventInsert =
+    RT_PG_TOKEN_EVENT_INSERT("k.prefix", "k.event", "k.at", "k.actor", "k") " ORDER BY k.id, w.id";
 
 Status enqueue_account_token_event(Connection& c, const AuditEvent& audit) {
   if (!audit.account_token || !audit.org_id || audit.action != "token.leaked") return ok_status();

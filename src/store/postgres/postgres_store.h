@@ -1,7 +1,7 @@
 // The PostgreSQL implementation of Store, for several repotokensd nodes sharing one database: a pool of
 // libpq connections (StoreOptions::read_connections), prepared statements, and transactions that keep the
 // rules true across nodes (creating a repository token locks the repository row first; parts of one
-// coverage report lock its row). The methods are split by concern over
+// coverage report lock its row). Concurrent token creations share transactions (group_commit.h). The methods are split by concern over
 // pg_{users,organizations,repositories,tokens,coverage}.cc; pg_rows.h holds the decoders.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "store/coverage_store.h"
+#include "store/postgres/group_commit.h"
 #include "store/postgres/pool.h"
 #include "store/store.h"
 
@@ -37,7 +38,7 @@ namespace rt::postgres {
 
 class PostgresStore final : public Store, public CoverageStore {
  public:
-  explicit PostgresStore(std::unique_ptr<Pool> pool) : pool_(std::move(pool)) {}
+  explicit PostgresStore(std::unique_ptr<Pool> pool);
 
   Result<User> create_user(const NewUser& user) override;
   Result<User> get_user(Id user_id) override;
@@ -135,7 +136,13 @@ class PostgresStore final : public Store, public CoverageStore {
     return pool_->transaction<T>(std::forward<F>(fn), TxMode::read_write);
   }
 
+  // Token creations go through a group commit (pg_tokens.cc): concurrent ones are written in batches,
+  // each batch one transaction, one statement for all its tokens, audit rows and outbox rows, one commit.
+  struct Creation;
+  void write_creations(std::span<Creation* const> batch);
+
   std::unique_ptr<Pool> pool_;
+  GroupCommit creations_;
 };
 
 }  // namespace rt::postgres
