@@ -81,16 +81,6 @@ AuditEvent read_audit_event(const Rows& rows, int i, int c) {
                     .details = rows.text(i, c + 7)};
 }
 
-Error name_conflict(Error error, std::string message) {
-  if (error.kind == ErrorKind::conflict) error.message = std::move(message);
-  return error;
-}
-
-Status check_limit(int limit) {
-  if (limit < 1) return make_error(ErrorKind::invalid, "limit must be at least 1");
-  return ok_status();
-}
-
 Status insert_audit(Connection& conn, const AuditEvent& e) {
   RT_TRY(Rows r, conn.exec("INSERT INTO audit_events(org_id, at, actor_user_id, actor, action, target, details)"
                            " VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -9,6 +9,7 @@
 
 #include "core/model.h"
 #include "store/postgres/connection.h"
+#include "store/rule_messages.h"
 #include "store/store.h"
 
 namespace rt::postgres {
@@ -43,14 +44,6 @@ std::string id_array(std::span<const std::int64_t> ids);
 // A PostgreSQL array literal of any values, each double-quoted (a quote or backslash inside escaped by a
 // backslash) or NULL, for unnest($1::text[], ...): one parameter per column of a batch, whatever its size.
 std::string value_array(std::span<const Value> values);
-
-inline Error not_found(std::string message) { return make_error(ErrorKind::not_found, std::move(message)); }
-
-// A unique-violation `conflict` gets a message naming what is taken; other errors pass unchanged.
-Error name_conflict(Error error, std::string message);
-
-// `invalid` unless 1 <= limit.
-Status check_limit(int limit);
 
 // A statement assembled from fixed fragments; every value is a numbered parameter, never SQL text.
 struct Query {

@@ -11,13 +11,6 @@
 namespace rt::postgres {
 namespace {
 
-std::string live_limit_message(std::int64_t n, int max_live) {
-  return n == max_live ? "repository already has " + std::to_string(max_live) +
-                             " live tokens, the maximum; revoke one first"
-                       : "repository has " + std::to_string(n) + " live tokens, the maximum is " +
-                             std::to_string(max_live) + "; revoke one first";
-}
-
 // How many batches of token creations are in flight at once (a quarter of the pool, at most 4: with 64
 // concurrent creators 4 gave batches of about 8 and the lowest CPU per token; 2 and 8 measured worse,
 // docs/benchmarks.md), and how large one may grow.
@@ -153,9 +146,8 @@ Result<RepositoryToken> PostgresStore::create_repository_token(const NewReposito
                                   " WHERE repository_id = $1 AND expires_at > $3",
                                   {token.repository_id, token.name, now}));
         if (rules.int64(0, 1) > 0)
-          return make_error(ErrorKind::conflict,
-                            "a live token named " + token.name + " already exists on this repository");
-        return make_error(ErrorKind::conflict, live_limit_message(rules.int64(0, 0), max_live));
+          return live_token_name_taken(token.name);
+        return live_token_cap_reached(rules.int64(0, 0), max_live);
       });
     case Creation::Outcome::alone:
     case Creation::Outcome::failed:

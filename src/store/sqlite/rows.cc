@@ -82,16 +82,6 @@ AuditEvent read_audit_event(const Rows& rows, int c) {
                     .details = rows.text(c + 7)};
 }
 
-Error name_conflict(Error error, std::string message) {
-  if (error.kind == ErrorKind::conflict) error.message = std::move(message);
-  return error;
-}
-
-Status check_limit(int limit) {
-  if (limit < 1) return make_error(ErrorKind::invalid, "limit must be at least 1");
-  return ok_status();
-}
-
 Status insert_audit(Connection& conn, const AuditEvent& e) {
   auto r = conn.execute(
       "INSERT INTO audit_events(org_id, at, actor_user_id, actor, action, target, details) "

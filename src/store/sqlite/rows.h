@@ -10,6 +10,7 @@
 #include "core/model.h"
 #include "store/encodings.h"  // like_pattern, the languages codec
 #include "store/sqlite/connection.h"
+#include "store/rule_messages.h"
 #include "store/store.h"
 
 namespace rt::sqlite {
@@ -39,14 +40,6 @@ Repository read_repository(const Rows& rows, int first = 0);
 RepositoryToken read_repository_token(const Rows& rows, int first = 0);
 CiTrustRule read_ci_trust_rule(const Rows& rows, int first = 0);
 AuditEvent read_audit_event(const Rows& rows, int first = 0);
-
-inline Error not_found(std::string message) { return make_error(ErrorKind::not_found, std::move(message)); }
-
-// A unique-constraint `conflict` gets a message naming what is taken; other errors pass unchanged.
-Error name_conflict(Error error, std::string message);
-
-// `invalid` unless 1 <= limit.
-Status check_limit(int limit);
 
 Status insert_audit(Connection& conn, const AuditEvent& event);
 

@@ -5,10 +5,6 @@
 namespace rt::sqlite {
 namespace {
 
-std::string org_label(Provider provider, const std::string& name) {
-  return std::string(provider_code(provider)) + "/" + name;
-}
-
 Status organization_exists(Connection& c, Id org_id) {
   RT_TRY(auto found, c.query_int64("SELECT 1 FROM organizations WHERE id = ?1", {org_id}));
   if (!found) return not_found("no organization with id " + std::to_string(org_id));

@@ -14,15 +14,11 @@ Result<RepositoryToken> SqliteStore::create_repository_token(const NewRepository
                                          " WHERE repository_id = ?1 AND name = ?2 AND expires_at > ?3 LIMIT 1",
                                          {token.repository_id, token.name, now}));
     if (same_name)
-      return make_error(ErrorKind::conflict, "a live token named " + token.name + " already exists on this repository");
+      return live_token_name_taken(token.name);
     RT_TRY(auto live, c.query_int64("SELECT count(*) FROM repository_tokens WHERE repository_id = ?1 AND expires_at > ?2",
                                     {token.repository_id, now}));
     if (std::int64_t n = live.value_or(0); n >= max_live)
-      return make_error(ErrorKind::conflict,
-                        n == max_live ? "repository already has " + std::to_string(max_live) +
-                                            " live tokens, the maximum; revoke one first"
-                                      : "repository has " + std::to_string(n) + " live tokens, the maximum is " +
-                                            std::to_string(max_live) + "; revoke one first");
+      return live_token_cap_reached(n, max_live);
     auto r = c.execute("INSERT INTO repository_tokens(repository_id, name, hash, created_at, expires_at, created_by,"
                        " ci_only) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                        {token.repository_id, token.name, token.hash, token.created_at, token.expires_at,
