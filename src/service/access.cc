@@ -4,12 +4,49 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <unordered_map>
+#include <vector>
+
 #include "service/internal.h"
 
 namespace rt {
 
 AccessResolver::AccessResolver(Store& store, std::chrono::milliseconds ttl)
-    : store_(store), organizations_(ttl), repositories_(ttl), roles_(ttl), permissions_(ttl) {}
+    : store_(store), ttl_(ttl), organizations_(ttl), repositories_(ttl), roles_(ttl), permissions_(ttl) {
+  if (ttl.count() > 0)
+    refresher_.emplace(ttl / 2, std::max(ttl / 2, std::chrono::milliseconds(1)), [this] { refresh_repositories(); });
+}
+
+namespace {
+std::string repo_key(Id org_id, const std::string& name) { return fmt::format("{}/{}", org_id, name); }
+}  // namespace
+
+void AccessResolver::refresh_repositories() {
+  // A quarter, not a half: an entry read just after one run is only a little under TTL/2 old at the next,
+  // and would be past the TTL at the one after.
+  auto used = repositories_.take_used(ttl_ / 4);
+  for (size_t first = 0; first < used.size(); first += kMaxRepositoriesById) {
+    const size_t last = std::min(used.size(), first + kMaxRepositoriesById);
+    std::vector<Id> ids;
+    ids.reserve(last - first);
+    for (size_t i = first; i < last; ++i) ids.push_back(used[i].second.id);
+    auto loaded = std::chrono::steady_clock::now();
+    auto fresh = timed("get_repositories_by_id", [&] { return store_.get_repositories_by_id(ids); });
+    if (!fresh.ok()) continue;  // the entries expire as they would have without a refresh
+    std::unordered_map<Id, Repository*> by_id;
+    for (Repository& r : *fresh) by_id.emplace(r.id, &r);
+    for (size_t i = first; i < last; ++i) {
+      const std::string& key = used[i].first;
+      auto it = by_id.find(used[i].second.id);
+      // Under its key still, or gone: a renamed or moved repository no longer answers to the old name.
+      if (it != by_id.end() && repo_key(it->second->org_id, it->second->name) == key)
+        repositories_.refresh(key, *it->second, loaded);
+      else
+        repositories_.refresh(key, std::nullopt, loaded);
+    }
+  }
+}
 
 void AccessResolver::clear() {
   organizations_.clear();
@@ -19,7 +56,7 @@ void AccessResolver::clear() {
 }
 
 Result<Repository> AccessResolver::find_repo(Id org_id, const std::string& name) {
-  return cached(repositories_, fmt::format("{}/{}", org_id, name),
+  return cached(repositories_, repo_key(org_id, name),
                 [&] { return store_.get_repository(org_id, name); }, "get_repository");
 }
 
@@ -116,7 +153,7 @@ std::optional<Result<RepositoryView>> AccessResolver::try_get_repository_from_me
   if (p.kind != Principal::Kind::repository_token) return std::nullopt;
   auto org = organizations_.get(fmt::format("{}/{}", ref.org.provider, ref.org.org));
   if (!org) return std::nullopt;
-  auto repo = repositories_.get(fmt::format("{}/{}", org->id, ref.repo));
+  auto repo = repositories_.get(repo_key(org->id, ref.repo));
   if (!repo || repo->id != p.repository_token.repository_id) return std::nullopt;
   return Result<RepositoryView>(RepositoryView{std::move(*repo), std::nullopt});
 }

@@ -1,11 +1,14 @@
 // Who may see what: resolves the organization or repository a request names, with the caller's rights on
 // it. Reads go through caches trusted for the cache TTL, the bound on how late a change made through
 // another node (a removed member, a deleted repository) is seen here; changes through this node clear them.
+// The repositories in use are re-read in the background (one batched read per half TTL), so that a round
+// robin over thousands of them keeps hitting without ever serving one older than the TTL.
 #pragma once
 
 #include <optional>
 #include <string>
 
+#include "service/periodic.h"
 #include "service/service.h"
 #include "service/ttl_cache.h"
 
@@ -22,6 +25,8 @@ struct Access {
 
 class AccessResolver {
  public:
+  // With a positive `cache_ttl`, starts the repository refresh: every cache_ttl/2 it runs
+  // refresh_repositories(). With 0 (caching off) there is no refresh thread.
   AccessResolver(Store& store, std::chrono::milliseconds cache_ttl);
 
   // not_found naming the organization (or repository) when it does not exist.
@@ -40,12 +45,20 @@ class AccessResolver {
 
   void clear();
 
+  // Re-reads, in batches of kMaxRepositoriesById through Store::get_repositories_by_id, the cached
+  // repositories hit since the last refresh whose value is older than a quarter of the TTL, and puts the
+  // fresh values with the time taken before the read; one the store no longer has (deleted, renamed,
+  // moved) leaves the cache. A store failure leaves that batch's entries as they were (they expire).
+  void refresh_repositories();
+
  private:
   Store& store_;
+  std::chrono::milliseconds ttl_;
   TtlCache<std::string, Organization> organizations_;  // "gh/acme"
   TtlCache<std::string, Repository> repositories_;     // "<org id>/<name>"
   TtlCache<std::string, std::optional<OrgRole>> roles_;           // "<org id>/<user id>"
   TtlCache<std::string, std::optional<Permission>> permissions_;  // "<repository id>/<user id>"
+  std::optional<PeriodicTask> refresher_;  // last: its thread stops before the caches go
 };
 
 }  // namespace rt

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "store/store.h"
+
 namespace rt {
 
 Error name_conflict(Error error, std::string message) {
@@ -12,6 +14,13 @@ Error name_conflict(Error error, std::string message) {
 
 Status check_limit(int limit) {
   if (limit < 1) return make_error(ErrorKind::invalid, "limit must be at least 1");
+  return ok_status();
+}
+
+Status check_repository_batch(size_t ids) {
+  if (ids > kMaxRepositoriesById)
+    return make_error(ErrorKind::invalid, fmt::format("at most {} repository ids per read, not {}",
+                                                      kMaxRepositoriesById, ids));
   return ok_status();
 }
 

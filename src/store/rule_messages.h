@@ -18,6 +18,9 @@ Error name_conflict(Error error, std::string message);
 // `invalid` unless 1 <= limit.
 Status check_limit(int limit);
 
+// `invalid` when a get_repositories_by_id asks more than kMaxRepositoriesById ids.
+Status check_repository_batch(size_t ids);
+
 // "gh/acme": an organization as messages name it.
 std::string org_label(Provider provider, const std::string& name);
 

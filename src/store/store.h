@@ -151,6 +151,9 @@ struct AuditQuery {
 
 // --- webhooks (docs/webhooks.md) ---------------------------------------------------------------------
 // The events an organization webhook may subscribe to, as they appear on the wire.
+// The most ids one get_repositories_by_id call takes.
+inline constexpr size_t kMaxRepositoriesById = 1000;
+
 inline constexpr const char* kWebhookEventNames[] = {"token.created", "token.revoked",  "token.leaked",
                                                      "token.expiring", "token.expired", "token.exchanged"};
 
@@ -259,6 +262,9 @@ class Store {
   virtual Result<Repository> create_repository(const NewRepository& repo, const AuditEvent& audit) = 0;
   virtual Result<Repository> get_repository(Id org_id, const std::string& name) = 0;
   virtual Result<Repository> get_repository_by_id(Id repository_id) = 0;
+  // The repositories of `ids` that exist, in one read (any order; a missing id is simply absent, an empty
+  // span answers an empty list). invalid when more than kMaxRepositoriesById ids are asked at once.
+  virtual Result<std::vector<Repository>> get_repositories_by_id(std::span<const Id> ids) = 0;
   virtual Result<Page<RepositoryView>> list_repositories(const RepositoryQuery& query) = 0;
   // Deletes the repository with its tokens and permissions.
   virtual Status delete_repository(Id repository_id, const AuditEvent& audit) = 0;

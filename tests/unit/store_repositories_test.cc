@@ -20,6 +20,44 @@ std::vector<std::string> names_of(const Page<RepositoryView>& page) {
   return out;
 }
 
+TEST_P(StoreTest, ReadsRepositoriesByIdInOneBatch) {
+  User u = add_user("owner");
+  Organization o = add_org("acme", u.id);
+  Organization other = add_org("other", u.id);
+  Repository a = must(store().create_repository(
+      NewRepository{.org_id = o.id, .name = "a", .visibility = Visibility::Public, .languages = {"C++"}},
+      audit_event(o.id, "repository.create")));
+  Repository b = must(store().create_repository(NewRepository{.org_id = other.id, .name = "b"},
+                                                audit_event(other.id, "repository.create")));
+  must(store().create_repository(NewRepository{.org_id = o.id, .name = "not-asked"},
+                                 audit_event(o.id, "repository.create")));
+
+  const std::vector<Id> ids{b.id, 9999, a.id, a.id};  // a missing id, and one asked twice
+  std::vector<Repository> got = must(store().get_repositories_by_id(ids));
+  std::sort(got.begin(), got.end(), [](const Repository& x, const Repository& y) { return x.id < y.id; });
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, a.id);
+  EXPECT_EQ(got[0].name, "a");
+  EXPECT_EQ(got[0].owner, "acme");
+  EXPECT_EQ(got[0].visibility, Visibility::Public);
+  EXPECT_EQ(got[0].languages, std::vector<std::string>{"C++"});
+  EXPECT_EQ(got[1].id, b.id);
+  EXPECT_EQ(got[1].owner, "other");
+  EXPECT_EQ(got[1].name, "b");
+
+  EXPECT_TRUE(must(store().get_repositories_by_id({})).empty());
+  const std::vector<Id> missing{9998, 9999};
+  EXPECT_TRUE(must(store().get_repositories_by_id(missing)).empty());
+
+  std::vector<Id> full(kMaxRepositoriesById, a.id);
+  EXPECT_EQ(must(store().get_repositories_by_id(full)).size(), 1u);
+  full.push_back(b.id);
+  auto over = store().get_repositories_by_id(full);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().kind, ErrorKind::invalid);
+  EXPECT_EQ(over.error().message, "at most 1000 repository ids per read, not 1001");
+}
+
 TEST_P(StoreTest, CreatesAndReadsRepositories) {
   User u = add_user("owner");
   Organization o = add_org("acme", u.id);

@@ -64,6 +64,19 @@ Result<Repository> PostgresStore::get_repository_by_id(Id repository_id) {
   });
 }
 
+Result<std::vector<Repository>> PostgresStore::get_repositories_by_id(std::span<const Id> ids) {
+  RT_TRY_STATUS(check_repository_batch(ids.size()));
+  std::vector<Repository> out;
+  if (ids.empty()) return out;
+  return read<std::vector<Repository>>([&](Connection& c) -> Result<std::vector<Repository>> {
+    RT_TRY(Rows rows, c.exec(std::string("SELECT " RT_PG_REPOSITORY_COLUMNS) + kRepositoryFrom +
+                                 " WHERE r.id = ANY($1::bigint[])",
+                             {id_array(ids)}));
+    for (int i = 0; i < rows.size(); ++i) out.push_back(read_repository(rows, i));
+    return out;
+  });
+}
+
 Result<Page<RepositoryView>> PostgresStore::list_repositories(const RepositoryQuery& rq) {
   RT_TRY_STATUS(check_limit(rq.limit));
   // One fixed fragment per filter in use, so each combination is its own prepared statement and plan.

@@ -64,6 +64,7 @@ class PostgresStore final : public Store, public CoverageStore {
   Result<Repository> create_repository(const NewRepository& repo, const AuditEvent& audit) override;
   Result<Repository> get_repository(Id org_id, const std::string& name) override;
   Result<Repository> get_repository_by_id(Id repository_id) override;
+  Result<std::vector<Repository>> get_repositories_by_id(std::span<const Id> ids) override;
   Result<Page<RepositoryView>> list_repositories(const RepositoryQuery& query) override;
   Status delete_repository(Id repository_id, const AuditEvent& audit) override;
   Result<std::optional<Permission>> get_permission(Id repository_id, Id user_id) override;

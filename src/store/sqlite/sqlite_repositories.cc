@@ -64,6 +64,26 @@ Result<Repository> SqliteStore::get_repository_by_id(Id repository_id) {
   });
 }
 
+Result<std::vector<Repository>> SqliteStore::get_repositories_by_id(std::span<const Id> ids) {
+  RT_TRY_STATUS(check_repository_batch(ids.size()));
+  std::vector<Repository> out;
+  if (ids.empty()) return out;
+  // The ids travel as one JSON array bound to ?1, so every batch size shares one cached statement.
+  std::string list = "[";
+  for (size_t i = 0; i < ids.size(); ++i) list += (i ? "," : "") + std::to_string(ids[i]);
+  list += "]";
+  return read([&](Connection& c) -> Result<std::vector<Repository>> {
+    RT_TRY(Rows rows, c.query(std::string("SELECT " RT_REPOSITORY_COLUMNS) + kRepositoryFrom +
+                                  " WHERE r.id IN (SELECT value FROM json_each(?1))",
+                              {list}));
+    for (;;) {
+      RT_TRY(bool has, rows.next());
+      if (!has) return out;
+      out.push_back(read_repository(rows));
+    }
+  });
+}
+
 Result<Page<RepositoryView>> SqliteStore::list_repositories(const RepositoryQuery& q) {
   RT_TRY_STATUS(check_limit(q.limit));
   // The text is assembled from fixed fragments, one per filter in use, with anonymous parameters bound in
