@@ -23,9 +23,10 @@ std::string repo_key(Id org_id, const std::string& name) { return fmt::format("{
 }  // namespace
 
 void AccessResolver::refresh_repositories() {
-  // A quarter, not a half: an entry read just after one run is only a little under TTL/2 old at the next,
-  // and would be past the TTL at the one after.
-  auto used = repositories_.take_used(ttl_ / 4);
+  // Every entry hit within the last TTL, not only since the last run: one hit in the last interval of an
+  // entry's life would otherwise come too late for a run before it expires, and a round robin whose period
+  // lies between TTL/2 and TTL would keep missing. Older than TTL/4: skips what a miss has just read.
+  auto used = repositories_.hit_within_ttl(ttl_ / 4);
   for (size_t first = 0; first < used.size(); first += kMaxRepositoriesById) {
     const size_t last = std::min(used.size(), first + kMaxRepositoriesById);
     std::vector<Id> ids;

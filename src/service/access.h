@@ -46,7 +46,7 @@ class AccessResolver {
   void clear();
 
   // Re-reads, in batches of kMaxRepositoriesById through Store::get_repositories_by_id, the cached
-  // repositories hit since the last refresh whose value is older than a quarter of the TTL, and puts the
+  // repositories hit within the last TTL whose value is older than a quarter of the TTL, and puts the
   // fresh values with the time taken before the read; one the store no longer has (deleted, renamed,
   // moved) leaves the cache. A store failure leaves that batch's entries as they were (they expire).
   void refresh_repositories();

@@ -1,8 +1,8 @@
 // A small, sharded, time-bounded cache for the service's hot lookups (token by hash, organization by
 // name, repository by name). An entry is trusted for at most `ttl` after it was read from the store, which
 // bounds how long a change made through another node can go unseen; changes made through this node clear
-// the cache at once. Entries hit since their last refresh can be handed to a background refresh
-// (take_used / refresh), so that what is in steady use never expires, while the bound stays.
+// the cache at once. Entries hit within the last TTL can be handed to a background refresh
+// (hit_within_ttl / refresh), so that what is in steady use never expires, while the bound stays.
 #pragma once
 
 #include <array>
@@ -30,11 +30,12 @@ class TtlCache {
     std::lock_guard lock(s.mu);
     auto it = s.map.find(key);
     if (it == s.map.end()) return std::nullopt;
-    if (SteadyClock::now() - it->second.loaded > ttl_) {
+    const auto now = SteadyClock::now();
+    if (now - it->second.loaded > ttl_) {
       s.map.erase(it);
       return std::nullopt;
     }
-    it->second.used = true;
+    it->second.hit = now;
     return it->second.value;
   }
 
@@ -46,21 +47,21 @@ class TtlCache {
     std::lock_guard lock(s.mu);
     if (loaded < s.cleared) return;
     if (s.map.size() >= max_entries_) s.map.clear();  // crude but bounded; a miss only costs a store read
-    s.map.insert_or_assign(key, Entry{std::move(value), loaded, false});
+    s.map.insert_or_assign(key, Entry{std::move(value), loaded, std::nullopt});
   }
 
-  // The entries hit (get) since they were last taken, still within the TTL, whose value was read more than
-  // `older_than` ago, with their values; their marks are cleared, so an entry no longer hit is taken at
-  // most once more and then expires as any other.
-  std::vector<std::pair<Key, Value>> take_used(std::chrono::milliseconds older_than) {
+  // The entries hit (get) within the last TTL, not yet expired, whose value was read more than `older_than`
+  // ago, with their values. A load is not a hit: an entry read once and never hit again is not listed,
+  // and one no longer hit stops being listed a TTL after its last hit, then expires as any other.
+  std::vector<std::pair<Key, Value>> hit_within_ttl(std::chrono::milliseconds older_than) {
     std::vector<std::pair<Key, Value>> out;
     if (ttl_.count() <= 0) return out;
     const auto now = SteadyClock::now();
     for (Shard& s : shards_) {
       std::lock_guard lock(s.mu);
       for (auto& [key, entry] : s.map) {
-        if (!entry.used || now - entry.loaded <= older_than || now - entry.loaded > ttl_) continue;
-        entry.used = false;
+        if (!entry.hit || now - *entry.hit > ttl_ || now - entry.loaded <= older_than || now - entry.loaded > ttl_)
+          continue;
         out.emplace_back(key, entry.value);
       }
     }
@@ -70,7 +71,7 @@ class TtlCache {
   // A background re-read of an entry: `value` as read from the store at `loaded` (taken before the read),
   // or nullopt when the store no longer has it, which erases the entry. Nothing happens when the entry is
   // gone (expired, evicted, cleared) or holds a value read at `loaded` or later, or when a clear() came
-  // after `loaded`; a hit during the re-read keeps its mark.
+  // after `loaded`. The entry's last hit is kept.
   void refresh(const Key& key, std::optional<Value> value, SteadyClock::time_point loaded) {
     if (ttl_.count() <= 0) return;
     Shard& s = shard(key);
@@ -99,7 +100,7 @@ class TtlCache {
   struct Entry {
     Value value;
     SteadyClock::time_point loaded;
-    bool used = false;  // hit since it was last taken (take_used)
+    std::optional<SteadyClock::time_point> hit;  // the last get that found it
   };
   struct Shard {
     std::mutex mu;
