@@ -219,6 +219,18 @@ TEST_F(SharedLimiterTest, RedisRestartingMidLoadNeitherStallsDecisionsNorLeavesT
   redis_->start();
   for (int i = 0; i < 100 && !(a->redis_reachable() && b->redis_reachable()); ++i) std::this_thread::sleep_for(10ms);
   const bool both_back = a->redis_reachable() && b->redis_reachable();
+  // Reachable is the connection; sharing resumes with the next report and pull (a few ms, longer on a
+  // loaded machine or under sanitizers): wait, up to 3 s, until B refuses a key whose burst A spent.
+  const RateLimitRule probe{"probe", 1, 100};
+  (void)b->check("r:probe", probe);  // B knows the key (a node pulls the state of the keys it has seen)
+  for (int i = 0; i < 150; ++i) (void)a->check("r:probe", probe);
+  // B alone would admit 100 more; a refusal within 20 checks is what A reported, pulled back by B.
+  bool shared_again = false;
+  for (int i = 0; i < 20 && !shared_again; ++i) {
+    std::this_thread::sleep_for(150ms);
+    shared_again = !b->check("r:probe", probe).allowed;
+  }
+  EXPECT_TRUE(shared_again) << "B never learned what A admitted after the restart";
   // Shared again: a fresh key under load through both nodes admits about one limit's worth, not two.
   const RateLimitRule after{"after-restart", 500, 50};
   std::atomic<long> admitted{0};
