@@ -54,22 +54,20 @@ PY
 # The first exchange fetches the issuer's keys; every measured one finds them cached.
 head -1 "$work/exchanges" | "$build/bench/http_replay" "$base" 1 "x-bench: warm" >&2
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
-per_request_us() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'; }
 for round in $(seq "$ROUNDS"); do
   sed -n "$((2 + (round - 1) * EXCHANGES)),$((1 + round * EXCHANGES))p" "$work/exchanges" >"$work/round"
-  cpu0=$(cpu_ticks)
+  cpu0=$(server_cpu_ticks)
   out=$("$build/bench/http_replay" "$base" "$CONNECTIONS" "x-bench: exchange" <"$work/round")
-  cpu1=$(cpu_ticks)
+  cpu1=$(server_cpu_ticks)
   echo "$out" | grep -q "other 0," || { echo "round $round: exchanges refused: $out" >&2; exit 1; }
   seconds=$(echo "$out" | sed 's/.*seconds \([0-9.]*\).*/\1/')
   ex_rate=$(awk -v n="$EXCHANGES" -v s="$seconds" 'BEGIN {printf "%.0f", n / s}')
   ex_cpu=$(per_request_us $((cpu1 - cpu0)) "$EXCHANGES")
 
-  cpu0=$(cpu_ticks)
+  cpu0=$(server_cpu_ticks)
   wout=$(WRK_HEADER="project-token: $project" WRK_PATH=/api/v3/organizations/gh/bench/repositories/r000001 \
     wrk -t2 -c64 -d"${DURATION}s" -s "$here/wrk/headers.lua" "$base/api/v3/organizations/gh/bench/repositories/r000001")
-  cpu1=$(cpu_ticks)
+  cpu1=$(server_cpu_ticks)
   echo "$wout" | grep -q "Non-2xx" && { echo "non-2xx answers to getRepository: $wout" >&2; exit 1; }
   get_rate=$(echo "$wout" | awk '/Requests\/sec/ {printf "%.0f", $2}')
   get_cpu=$(per_request_us $((cpu1 - cpu0)) "$(echo "$wout" | awk '/requests in/ {print $1}')")
@@ -77,7 +75,6 @@ for round in $(seq "$ROUNDS"); do
   echo "round $round: exchanges/s $ex_rate (${ex_cpu} µs CPU each), getRepository/s $get_rate (${get_cpu} µs)" >&2
 done
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 col() { awk -v c="$1" '{print $c}' "$work/results" | median; }
 ex=$(col 1) get=$(col 3)
 cat <<REPORT

@@ -27,16 +27,15 @@ measure() {
   # /proc, divided by the requests wrk completed: less sensitive than req/s to other load on the machine)
   rps() {
     local out cpu0 cpu1
-    cpu0=$(cpu_ticks)
+    cpu0=$(server_cpu_ticks)
     out=$(WRK_HEADER="${2:-}" WRK_PATH="$1" wrk -t2 -c64 -d"${DURATION}s" -s "$here/wrk/headers.lua" "$base$1")
-    cpu1=$(cpu_ticks)
+    cpu1=$(server_cpu_ticks)
     echo "$out" | grep -q "Non-2xx" && { echo "$label: non-2xx answers from $1:" >&2; echo "$out" >&2; }
     local n rate
     n=$(echo "$out" | awk '/requests in/ {print $1}')
     rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-    awk -v r="$rate" -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN {printf "%s %.2f", r, t / hz * 1e6 / n}'
+    echo "$rate $(per_request_us $((cpu1 - cpu0)) "$n" 2)"
   }
-  cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
   local health get_repo
   health=$(rps /api/v3/health)
   get_repo=$(rps /api/v3/organizations/gh/bench/repositories/r000001 "project-token: $project")
@@ -50,7 +49,6 @@ for _ in $(seq "$ROUNDS"); do
   measure "$b" B
 done
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 col() { awk -v l="$1" -v c="$2" '$1==l {print $c}' "$work/results" | median; }
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.3f", x / y}'; }
 # Paired ratios: each round's B over the same round's A, then their median.

@@ -1,6 +1,7 @@
-# Shared by bench/server.sh, bench/server_ab.sh and bench/webhooks.sh: a work folder removed on exit, a
+# Shared by bench/server.sh, server_ab.sh, webhooks.sh and ci_exchange.sh: a work folder removed on exit, a
 # throwaway repotokensd of a given build on a loopback port chosen at run time (SQLite in the work folder,
-# rate limits off), and the benchmark organization gh/bench with its repositories and one project token.
+# rate limits off), the benchmark organization gh/bench with its repositories and one project token, and
+# the arithmetic of the reports (the server's CPU per request, medians).
 work=$(mktemp -d /tmp/repotokens-bench.XXXXXX)
 server_pid=""
 cleanup() {
@@ -25,6 +26,15 @@ start_server() {
   base="http://127.0.0.1:$(cat "$work/port")"
 }
 stop_server() { kill "$server_pid"; wait "$server_pid" || true; server_pid=""; }
+
+# server_cpu_ticks: the running server's utime+stime so far, in clock ticks (from /proc)
+server_cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+# per_request_us TICKS REQUESTS [DECIMALS]: server CPU µs per request (default 1 decimal)
+per_request_us() {
+  awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" -v d="${3:-1}" 'BEGIN {printf "%.*f", d, t / hz * 1e6 / n}'
+}
+# median: of the numbers on stdin, one a line (the mean of the middle two for an even count)
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
 # seed_bench_repos BUILD_DIR|BINARY REPOS CONNECTIONS REPLAY: an instance admin (admin=its token,
 # auth="api-token: ..."), the organization gh/bench and REPOS repositories r000000... The server runs.

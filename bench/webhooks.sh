@@ -26,7 +26,6 @@ run_once() {  # repotokensd binary -> key=value lines of webhook_load; a fresh d
   "$build/bench/webhook_load" "$base" "$admin" bench "$repos" "$TOKENS" "$CONNECTIONS" "$SECONDS_MAX"
   stop_server
 }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 ceiling=$("$build/bench/webhook_load" --sink-ceiling 2 3 | field sink_requests_per_s)
