@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "store/postgres/pg_rows.h"
 #include "store/encodings.h"
@@ -112,16 +113,17 @@ void PostgresStore::write_creations(std::span<Creation* const> batch) {
   }
   const Rows& locked = (*done)[1];
   const Rows& created = (*done)[2];
-  std::map<Id, Id> made, existing;
+  std::map<Id, Id> made;  // repository -> the token made for it
+  std::set<Id> existing;  // the repositories the lock found
   for (int i = 0; i < created.size(); ++i) made[created.int64(i, 0)] = created.int64(i, 1);
-  for (int i = 0; i < locked.size(); ++i) existing[locked.int64(i, 0)] = 1;
+  for (int i = 0; i < locked.size(); ++i) existing.insert(locked.int64(i, 0));
   for (Creation* c : batch) {
     if (auto it = made.find(c->token.repository_id); it != made.end()) {
       c->outcome = Creation::Outcome::created;
       c->id = it->second;
     } else {
-      c->outcome = existing.count(c->token.repository_id) ? Creation::Outcome::refused
-                                                           : Creation::Outcome::no_repository;
+      c->outcome = existing.contains(c->token.repository_id) ? Creation::Outcome::refused
+                                                              : Creation::Outcome::no_repository;
     }
   }
 }
